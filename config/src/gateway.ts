@@ -1,0 +1,152 @@
+import { ConfigError } from "./errors.ts";
+import { EnvReader, deepFreeze, type Env } from "./env.ts";
+import { readLogLevel, type LogLevel } from "./log-level.ts";
+import { DEFAULT_ROUTES, type RouteSpec } from "./routes.ts";
+
+export const JWT_ALGORITHMS = [
+  "EdDSA", "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+  "HS256", "HS384", "HS512",
+] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
+export function isHmacAlgorithm(alg: string): boolean {
+  return alg === "HS256" || alg === "HS384" || alg === "HS512";
+}
+
+/** RFC 7518 §3.2: an HMAC key must be at least as long as the hash output. */
+const MIN_HMAC_SECRET_BYTES = 32;
+
+/** A named upstream the route table can send requests to. */
+export interface UpstreamConfig {
+  /** Origin (and optional base path) without a trailing slash. */
+  readonly url: string;
+  /** No answer within this many milliseconds: 504. */
+  readonly timeoutMs: number;
+}
+
+/** Everything the gateway needs, validated and frozen. */
+export interface GatewayConfig {
+  /** `GATEWAY_HOST` (127.0.0.1). */
+  readonly host: string;
+  /** `GATEWAY_PORT` (8080). */
+  readonly port: number;
+  /** Named upstreams: `legacy` (`LEGACY_API_URL`) and `auth` (`AUTH_SERVICE_URL`). */
+  readonly upstreams: Readonly<Record<string, UpstreamConfig>>;
+  readonly jwt: {
+    /** `JWT_ALGORITHMS`: accepted `alg` values. */
+    readonly algorithms: readonly JwtAlgorithm[];
+    /** `JWKS_URL`; `undefined` when only HS* algorithms are accepted. */
+    readonly jwksUrl: string | undefined;
+    /** `BETTER_AUTH_SECRET` as the HS* key; `undefined` when no HS* algorithm is accepted. */
+    readonly hmacSecret: string | undefined;
+    /** `JWT_ISSUER`; `undefined` disables the check. */
+    readonly issuer: string | undefined;
+    /** `JWT_AUDIENCE`; `undefined` disables the check. */
+    readonly audience: string | undefined;
+    /** `JWT_CLOCK_TOLERANCE_S`: leeway on exp / nbf / iat, in seconds. */
+    readonly clockToleranceS: number;
+    /** Largest accepted token, in bytes (CONTRACT §6: 8 KiB). */
+    readonly maxTokenBytes: number;
+  };
+  /** `STRIP_AUTHORIZATION`: do not forward the client's Authorization header upstream. */
+  readonly stripAuthorization: boolean;
+  /** Largest accepted request body, in bytes (CONTRACT §6: 1 MiB). */
+  readonly bodyLimitBytes: number;
+  /** The route table (`GATEWAY_CONFIG` or the default). */
+  readonly routes: readonly RouteSpec[];
+  /** `LOG_LEVEL`. */
+  readonly logLevel: LogLevel;
+}
+
+export const GATEWAY_DEFAULTS = Object.freeze({
+  host: "127.0.0.1",
+  port: 8080,
+  legacyApiUrl: "http://127.0.0.1:8000",
+  authServiceUrl: "http://127.0.0.1:3001",
+  upstreamTimeoutMs: 10_000,
+  clockToleranceS: 5,
+});
+
+/** Reads and validates the gateway's settings; throws {@link ConfigError} listing every problem. */
+export function loadGatewayConfig(source: Env): GatewayConfig {
+  const env = new EnvReader(source);
+  const timeoutMs = env.integer("UPSTREAM_TIMEOUT_MS", GATEWAY_DEFAULTS.upstreamTimeoutMs, { min: 1, max: 3_600_000 });
+  const legacyUrl = env.httpUrl("LEGACY_API_URL", GATEWAY_DEFAULTS.legacyApiUrl);
+  const authUrl = env.httpUrl("AUTH_SERVICE_URL", GATEWAY_DEFAULTS.authServiceUrl);
+
+  const algorithms = readAlgorithms(env);
+  const needsJwks = algorithms.some((alg) => !isHmacAlgorithm(alg));
+  const needsSecret = algorithms.some(isHmacAlgorithm);
+  const jwksUrl = needsJwks ? env.httpUrl("JWKS_URL", `${authUrl}/api/auth/jwks`) : undefined;
+  const hmacSecret = needsSecret ? readHmacSecret(env) : undefined;
+
+  // By default the gateway expects what the auth-service puts in iss and aud: its own base URL.
+  const authOrigin = safeOrigin(authUrl);
+  const config: GatewayConfig = {
+    host: env.host("GATEWAY_HOST", GATEWAY_DEFAULTS.host),
+    port: env.port("GATEWAY_PORT", GATEWAY_DEFAULTS.port),
+    upstreams: {
+      legacy: { url: legacyUrl, timeoutMs },
+      auth: { url: authUrl, timeoutMs },
+    },
+    jwt: {
+      algorithms,
+      jwksUrl,
+      hmacSecret,
+      issuer: emptyDisables(env.string("JWT_ISSUER", authOrigin)),
+      audience: emptyDisables(env.string("JWT_AUDIENCE", authOrigin)),
+      clockToleranceS: env.integer("JWT_CLOCK_TOLERANCE_S", GATEWAY_DEFAULTS.clockToleranceS, { max: 3600 }),
+      maxTokenBytes: 8 * 1024,
+    },
+    stripAuthorization: env.boolean("STRIP_AUTHORIZATION", false),
+    bodyLimitBytes: 1024 * 1024,
+    routes: readRoutes(env),
+    logLevel: readLogLevel(env),
+  };
+  if (env.problems.length > 0) throw new ConfigError(env.problems);
+  return deepFreeze(config);
+}
+
+function readAlgorithms(env: EnvReader): JwtAlgorithm[] {
+  const listed = env.list("JWT_ALGORITHMS", ["EdDSA"]);
+  if (listed.length === 0) {
+    env.problem("JWT_ALGORITHMS", "must list at least one algorithm");
+    return ["EdDSA"];
+  }
+  const unknown = listed.filter((alg) => !(JWT_ALGORITHMS as readonly string[]).includes(alg));
+  if (unknown.length > 0) {
+    env.problem("JWT_ALGORITHMS", `${unknown.map((a) => JSON.stringify(a)).join(", ")} not supported (use ${JWT_ALGORITHMS.join(", ")})`);
+  }
+  return [...new Set(listed.filter((alg): alg is JwtAlgorithm => !unknown.includes(alg)))];
+}
+
+function readHmacSecret(env: EnvReader): string | undefined {
+  const secret = env.optionalString("BETTER_AUTH_SECRET");
+  if (secret === undefined) {
+    return env.problem("BETTER_AUTH_SECRET", "is required when JWT_ALGORITHMS lists an HS* algorithm");
+  }
+  if (Buffer.byteLength(secret, "utf8") < MIN_HMAC_SECRET_BYTES) {
+    return env.problem("BETTER_AUTH_SECRET", `must be at least ${MIN_HMAC_SECRET_BYTES} bytes for HS* tokens (RFC 7518 §3.2)`);
+  }
+  return secret;
+}
+
+function readRoutes(env: EnvReader): readonly RouteSpec[] {
+  const file = env.optionalString("GATEWAY_CONFIG");
+  if (file !== undefined) {
+    env.problem("GATEWAY_CONFIG", "route table files are not supported by this version yet; unset it to use the default table");
+  }
+  return DEFAULT_ROUTES;
+}
+
+function emptyDisables(value: string): string | undefined {
+  return value === "" ? undefined : value;
+}
+
+function safeOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+}
