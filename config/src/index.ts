@@ -8,3 +8,4 @@ export {
   type GatewayConfig, type JwtAlgorithm, type UpstreamConfig,
 } from "./gateway.ts";
 export { DEFAULT_ROUTES, HTTP_METHODS, type HttpMethod, type RouteSpec, type RouteTarget } from "./routes.ts";
+export * from "./auth-service.ts";

@@ -1,0 +1,147 @@
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { GatewayConfig } from "@todo-gateway/config";
+import { KeyResolver } from "./auth/keys.ts";
+import { TokenVerifier } from "./auth/verifier.ts";
+import { InternalError, RouteNotFoundError, type GatewayError } from "./errors.ts";
+import { loggerOptions } from "./log.ts";
+import { Metrics } from "./ops/metrics.ts";
+import { checkReadiness } from "./ops/readiness.ts";
+import { Upstream } from "./pipeline/forward.ts";
+import { createPipeline } from "./pipeline/index.ts";
+import { RouteMatcher } from "./pipeline/match.ts";
+import { upstreamHeaders } from "./pipeline/mutate.ts";
+import { requestIdFor } from "./request-id.ts";
+import { rawProblemResponse, sendProblem, toGatewayError } from "./respond.ts";
+
+export interface GatewayDeps {
+  /** The clock for token checks (tests pin it). */
+  readonly now?: () => number;
+  /** `false` silences logs (tests); otherwise pino at the configured level. */
+  readonly logger?: boolean;
+  /** Minimum time between JWKS fetches caused by an unknown kid (default 30 s). */
+  readonly unknownKidCooldownMs?: number;
+}
+
+export interface GatewayApp {
+  readonly fastify: FastifyInstance;
+  readonly keys: KeyResolver;
+  readonly metrics: Metrics;
+}
+
+/**
+ * Builds the gateway for a validated configuration; never listens. Long-lived parts (key
+ * resolver, token cache, upstream pools) are created here once and closed in `onClose`.
+ */
+export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): Promise<FastifyInstance> {
+  const metrics = new Metrics();
+  const matcher = new RouteMatcher(config.routes);
+  // eslint-disable-next-line prefer-const -- the verifier and the resolver refer to each other
+  let verifier: TokenVerifier;
+  const keys = new KeyResolver({
+    jwksUrl: config.jwt.jwksUrl,
+    hmacSecret: config.jwt.hmacSecret,
+    algorithms: config.jwt.algorithms,
+    unknownKidCooldownMs: deps.unknownKidCooldownMs,
+    events: {
+      onFetch: (result, detail) => {
+        metrics.jwksFetches[result] += 1;
+        if (result === "failure") app.log.warn({ err: detail.error }, "JWKS fetch failed; keeping cached keys");
+      },
+      onKeysRetired: () => verifier.forget(),
+    },
+  });
+  verifier = new TokenVerifier({ jwt: config.jwt, keys, metrics, now: deps.now });
+  const upstreams = new Map(Object.entries(config.upstreams).map(([name, settings]) => [name, new Upstream(name, settings)]));
+  const runPipeline = createPipeline({ matcher, verifier, maxTokenBytes: config.jwt.maxTokenBytes });
+
+  const app = Fastify({
+    logger: deps.logger === false ? false : loggerOptions(config.logLevel),
+    // One line per request is written by our onResponse hook, not by Fastify.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: requestIdFor,
+    bodyLimit: config.bodyLimitBytes,
+    exposeHeadRoutes: false,
+    trustProxy: false,
+    requestTimeout: 120_000,
+    frameworkErrors: (error, request, reply) => refuse(request, reply, toGatewayError(error)),
+    clientErrorHandler: (error, socket) => {
+      // Errors from Node's HTTP parser (malformed framing, CL with TE, oversize headers).
+      if (socket.writable) socket.end(rawProblemResponse(toGatewayError(error.code === "HPE_HEADER_OVERFLOW" ? error : { code: "FST_ERR_BAD_URL" })));
+      else socket.destroy(error);
+    },
+  });
+
+  app.decorateRequest("gateway", null as never);
+  // The body is forwarded as received: no JSON parsing, just bytes up to the limit.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
+
+  function refuse(request: FastifyRequest, reply: FastifyReply, error: GatewayError): FastifyReply {
+    if (request.gateway) request.gateway.refusal = error.code;
+    metrics.refuse(error.code);
+    if (error instanceof InternalError) request.log.error({ err: error.cause }, "unexpected failure");
+    reply.header("x-request-id", request.id);
+    return sendProblem(reply, error);
+  }
+
+  app.setErrorHandler((error, request, reply) => refuse(request, reply, toGatewayError(error)));
+  app.setNotFoundHandler((request, reply) => refuse(request, reply, new RouteNotFoundError("no route matches this path")));
+
+  app.all("/*", { onRequest: runPipeline }, async (request, reply) => {
+    const { match, identity } = request.gateway;
+    const target = match!.route.spec.target;
+    if (target.kind === "ops") return serveOps(target.endpoint, reply);
+    const upstream = upstreams.get(target.upstream)!;
+    const body = request.body as Buffer | undefined;
+    const headers = upstreamHeaders(
+      request.raw,
+      { userId: identity?.sub, requestId: request.id },
+      { stripAuthorization: config.stripAuthorization, bodyLength: body?.length },
+    );
+    if (identity) metrics.tokensAccepted += 1;
+    const response = await upstream.send(request.raw.method!, request.raw.url!, headers, body);
+    reply.code(response.status).headers(response.headers).header("x-request-id", request.id);
+    return reply.send(response.body);
+  });
+
+  async function serveOps(endpoint: "healthz" | "readyz" | "metrics", reply: FastifyReply) {
+    reply.header("cache-control", "no-store");
+    switch (endpoint) {
+      case "healthz":
+        return { status: "ok" };
+      case "readyz": {
+        const readiness = await checkReadiness(keys, [...upstreams.values()]);
+        if (readiness.ready) return { status: "ready", checks: readiness.checks };
+        return reply
+          .code(503)
+          .header("content-type", "application/problem+json")
+          .send(JSON.stringify({
+            type: "urn:todo-gateway:problem:not-ready", title: "Not ready", status: 503,
+            detail: `not ready: ${readiness.missing.join("; ")}`, checks: readiness.checks,
+          }));
+      }
+      case "metrics":
+        reply.header("content-type", "text/plain; version=0.0.4; charset=utf-8");
+        return metrics.render({ jwksKeys: keys.keyCount, tokenCacheEntries: verifier.cachedTokens, ready: keys.ready });
+    }
+  }
+
+  app.addHook("onResponse", async (request, reply) => {
+    const context = request.gateway;
+    const route = context?.match?.route.spec.name ?? "unmatched";
+    const seconds = reply.elapsedTime / 1000;
+    metrics.observeRequest(route, reply.statusCode, seconds);
+    request.log.info({
+      method: request.raw.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100,
+      sub: context?.identity?.sub, granted: context?.refusal === undefined, reason: context?.refusal,
+    }, "request");
+  });
+
+  app.addHook("onClose", async () => {
+    keys.close();
+    await Promise.all([...upstreams.values()].map((upstream) => upstream.close()));
+  });
+
+  await keys.start();
+  return app;
+}

@@ -1,0 +1,27 @@
+import { InvalidAuthRequestError, InvalidTokenError, MissingTokenError } from "../errors.ts";
+
+/**
+ * Finds the bearer token (CONTRACT §4): only from one `Authorization` header. Node keeps just
+ * the first of repeated Authorization headers in `req.headers`, so the raw list is counted.
+ */
+export function extractBearerToken(rawHeaders: readonly string[], maxTokenBytes: number): string {
+  let value: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 13 && name.toLowerCase() === "authorization") {
+      if (value !== undefined) throw new InvalidAuthRequestError("more than one Authorization header");
+      value = rawHeaders[i + 1]!;
+    }
+  }
+  if (value === undefined) throw new MissingTokenError("a bearer token is required");
+  const space = value.indexOf(" ");
+  const scheme = space === -1 ? value : value.slice(0, space);
+  if (scheme.toLowerCase() !== "bearer") {
+    // RFC 6750 §3.1: an unsupported scheme is answered like a request without credentials.
+    throw new MissingTokenError("a bearer token is required");
+  }
+  const token = space === -1 ? "" : value.slice(space + 1).trim();
+  if (token === "") throw new InvalidTokenError("empty bearer token");
+  if (token.length > maxTokenBytes) throw new InvalidTokenError("token too large");
+  return token;
+}

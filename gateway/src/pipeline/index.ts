@@ -1,0 +1,49 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { TokenVerifier, VerifiedToken } from "../auth/verifier.ts";
+import { authorize } from "./authorize.ts";
+import { extractBearerToken } from "./extract.ts";
+import { guardTarget } from "./guard.ts";
+import type { RouteMatch, RouteMatcher } from "./match.ts";
+
+/** What the pipeline learned about a request; read by the handler, the logger and metrics. */
+export interface GatewayContext {
+  match: RouteMatch | undefined;
+  identity: VerifiedToken | undefined;
+  /** The stable reason a request was refused, once it is. */
+  refusal: string | undefined;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    gateway: GatewayContext;
+  }
+}
+
+export interface PipelineDeps {
+  readonly matcher: RouteMatcher;
+  readonly verifier: TokenVerifier;
+  readonly maxTokenBytes: number;
+}
+
+/**
+ * The order, written once: guard -> match -> extract -> authenticate -> authorize. Each stage
+ * adds to the context or throws a typed error; mutate and forward run in the handler. It runs
+ * as an `onRequest` hook, so a refused request is answered before its body is read.
+ */
+export function createPipeline({ matcher, verifier, maxTokenBytes }: PipelineDeps) {
+  return async function runPipeline(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    reply.header("x-request-id", request.id);
+    const context: GatewayContext = { match: undefined, identity: undefined, refusal: undefined };
+    request.gateway = context;
+
+    const target = guardTarget(request.raw.url ?? "");
+    const match = matcher.match(request.raw.method ?? "", target.segments);
+    context.match = match;
+    if (match.route.spec.auth !== "jwt") return;
+
+    const token = extractBearerToken(request.raw.rawHeaders, maxTokenBytes);
+    const identity = verifier.cached(token) ?? (await verifier.verify(token));
+    context.identity = identity;
+    authorize(match, identity);
+  };
+}
