@@ -81,6 +81,8 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
     metrics.refuse(error.code);
     if (error instanceof InternalError) request.log.error({ err: error.cause }, "unexpected failure");
     reply.header("x-request-id", request.id);
+    // A refusal sent before the body was read leaves the connection unusable for another request.
+    if (!request.raw.complete) reply.header("connection", "close");
     return sendProblem(reply, error);
   }
 

@@ -60,7 +60,7 @@ export function sendProblem(reply: FastifyReply, error: GatewayError): FastifyRe
   const challenge = challengeFor(error);
   if (challenge !== undefined) reply.header("www-authenticate", challenge);
   if (error instanceof MethodNotAllowedError) reply.header("allow", error.allow.join(", "));
-  return reply.send(JSON.stringify(problemBody(error)));
+  return reply.send(Buffer.from(JSON.stringify(problemBody(error))));
 }
 
 /** For errors raised before Fastify has a request (the HTTP parser's): a complete raw response. */
