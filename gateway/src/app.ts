@@ -20,6 +20,10 @@ export interface GatewayDeps {
   readonly logger?: boolean;
   /** Minimum time between JWKS fetches caused by an unknown kid (default 30 s). */
   readonly unknownKidCooldownMs?: number;
+  /** Floor on the background JWKS refresh period (default 5 s). */
+  readonly minJwksRefreshMs?: number;
+  /** Where log lines go (default stdout). */
+  readonly logStream?: NodeJS.WritableStream;
 }
 
 export interface GatewayApp {
@@ -42,6 +46,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
     hmacSecret: config.jwt.hmacSecret,
     algorithms: config.jwt.algorithms,
     unknownKidCooldownMs: deps.unknownKidCooldownMs,
+    minRefreshMs: deps.minJwksRefreshMs,
     events: {
       onFetch: (result, detail) => {
         metrics.jwksFetches[result] += 1;
@@ -52,10 +57,11 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
   });
   verifier = new TokenVerifier({ jwt: config.jwt, keys, metrics, now: deps.now });
   const upstreams = new Map(Object.entries(config.upstreams).map(([name, settings]) => [name, new Upstream(name, settings)]));
-  const runPipeline = createPipeline({ matcher, verifier, maxTokenBytes: config.jwt.maxTokenBytes });
+  const drainState = { draining: false };
+  const runPipeline = createPipeline({ matcher, verifier, maxTokenBytes: config.jwt.maxTokenBytes, drainState });
 
   const app = Fastify({
-    logger: deps.logger === false ? false : loggerOptions(config.logLevel),
+    logger: deps.logger === false ? false : { ...loggerOptions(config.logLevel), ...(deps.logStream && { stream: deps.logStream }) },
     // One line per request is written by our onResponse hook, not by Fastify.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestIdFor,
@@ -87,7 +93,12 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
   }
 
   app.setErrorHandler((error, request, reply) => refuse(request, reply, toGatewayError(error)));
-  app.setNotFoundHandler((request, reply) => refuse(request, reply, new RouteNotFoundError("no route matches this path")));
+  // Fastify's catch-all knows only standard methods; others arrive here and get the same
+  // guard and matcher, so a known path still answers 405 with Allow.
+  app.setNotFoundHandler(async (request, reply) => {
+    await runPipeline(request, reply);
+    return refuse(request, reply, new RouteNotFoundError("no route matches this path"));
+  });
 
   app.all("/*", { onRequest: runPipeline }, async (request, reply) => {
     const { match, identity } = request.gateway;
@@ -137,6 +148,16 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
       method: request.raw.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100,
       sub: context?.identity?.sub, granted: context?.refusal === undefined, reason: context?.refusal,
     }, "request");
+  });
+
+  // Graceful shutdown: in-flight requests finish; connections are closed as soon as they go
+  // idle instead of lingering for the keep-alive timeout, and late requests are told to reconnect.
+  app.addHook("preClose", (done) => {
+    drainState.draining = true;
+    const closer = setInterval(() => app.server.closeIdleConnections(), 50);
+    closer.unref();
+    app.server.once("close", () => clearInterval(closer));
+    done();
   });
 
   app.addHook("onClose", async () => {

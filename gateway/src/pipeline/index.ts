@@ -23,6 +23,8 @@ export interface PipelineDeps {
   readonly matcher: RouteMatcher;
   readonly verifier: TokenVerifier;
   readonly maxTokenBytes: number;
+  /** Set while the app shuts down: every answer then closes its connection. */
+  readonly drainState: { readonly draining: boolean };
 }
 
 /**
@@ -30,9 +32,10 @@ export interface PipelineDeps {
  * adds to the context or throws a typed error; mutate and forward run in the handler. It runs
  * as an `onRequest` hook, so a refused request is answered before its body is read.
  */
-export function createPipeline({ matcher, verifier, maxTokenBytes }: PipelineDeps) {
+export function createPipeline({ matcher, verifier, maxTokenBytes, drainState }: PipelineDeps) {
   return async function runPipeline(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     reply.header("x-request-id", request.id);
+    if (drainState.draining) reply.header("connection", "close");
     const context: GatewayContext = { match: undefined, identity: undefined, refusal: undefined };
     request.gateway = context;
 

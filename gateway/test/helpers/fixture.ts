@@ -22,9 +22,14 @@ export interface Fixture {
  * A gateway in front of a recording upstream, with keys from a real JWKS server on loopback.
  * Both upstream names point at the recorder so any leak past the gateway is seen.
  */
-export async function startFixture(env: Record<string, string> = {}, deps: GatewayDeps = {}, alg = "EdDSA"): Promise<Fixture> {
+export async function startFixture(
+  env: Record<string, string> = {},
+  deps: GatewayDeps = {},
+  { alg = "EdDSA", jwksCacheControl }: { alg?: string; jwksCacheControl?: string } = {},
+): Promise<Fixture> {
   const key = await createSigningKey(alg);
   const jwks = await new JwksServer([key]).start();
+  jwks.cacheControl = jwksCacheControl;
   const upstream = await new RecordingUpstream().start();
   const gateway = await startGateway(
     { JWKS_URL: jwks.url, LEGACY_API_URL: upstream.url, AUTH_SERVICE_URL: upstream.url, JWT_ALGORITHMS: alg, ...env },

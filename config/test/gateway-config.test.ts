@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, DEFAULT_ROUTES, loadGatewayConfig } from "../src/index.ts";
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadGatewayConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return [...(error as ConfigError).problems];
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("gateway configuration", () => {
+  it("has the CONTRACT §2 defaults", () => {
+    const config = loadGatewayConfig({});
+    expect(config).toMatchObject({
+      host: "127.0.0.1",
+      port: 8080,
+      upstreams: { legacy: { url: "http://127.0.0.1:8000", timeoutMs: 10_000 }, auth: { url: "http://127.0.0.1:3001", timeoutMs: 10_000 } },
+      jwt: {
+        algorithms: ["EdDSA"], jwksUrl: "http://127.0.0.1:3001/api/auth/jwks", hmacSecret: undefined,
+        issuer: "http://127.0.0.1:3001", audience: "http://127.0.0.1:3001", clockToleranceS: 5, maxTokenBytes: 8192,
+      },
+      stripAuthorization: false,
+      bodyLimitBytes: 1024 * 1024,
+      logLevel: "info",
+    });
+    expect(config.routes).toBe(DEFAULT_ROUTES);
+  });
+
+  it("derives the JWKS URL, issuer and audience from AUTH_SERVICE_URL", () => {
+    const config = loadGatewayConfig({ AUTH_SERVICE_URL: "http://auth.internal:9000/" });
+    expect(config.jwt.jwksUrl).toBe("http://auth.internal:9000/api/auth/jwks");
+    expect(config.jwt.issuer).toBe("http://auth.internal:9000");
+  });
+
+  it("disables the iss or aud check with an empty string", () => {
+    const config = loadGatewayConfig({ JWT_ISSUER: "", JWT_AUDIENCE: "" });
+    expect(config.jwt.issuer).toBeUndefined();
+    expect(config.jwt.audience).toBeUndefined();
+  });
+
+  it("accepts HS256 alone with a long enough secret and then needs no JWKS", () => {
+    const config = loadGatewayConfig({ JWT_ALGORITHMS: "HS256", BETTER_AUTH_SECRET: "x".repeat(32) });
+    expect(config.jwt.jwksUrl).toBeUndefined();
+    expect(config.jwt.hmacSecret).toBe("x".repeat(32));
+  });
+
+  it("is frozen, deeply", () => {
+    const config = loadGatewayConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.jwt.algorithms)).toBe(true);
+    expect(Object.isFrozen(config.upstreams.legacy)).toBe(true);
+  });
+
+  it.each([
+    [{ GATEWAY_PORT: "80a" }, 'GATEWAY_PORT: "80a" is not a port (0-65535)'],
+    [{ GATEWAY_PORT: "70000" }, 'GATEWAY_PORT: "70000" is not a port (0-65535)'],
+    [{ LEGACY_API_URL: "not a url" }, 'LEGACY_API_URL: "not a url" is not an absolute URL'],
+    [{ AUTH_SERVICE_URL: "ftp://x" }, 'AUTH_SERVICE_URL: "ftp://x" must use http or https'],
+    [{ JWKS_URL: "http://u:p@x/jwks" }, "JWKS_URL: must not carry credentials in the URL"],
+    [{ JWT_ALGORITHMS: "EdDSA,none" }, 'JWT_ALGORITHMS: "none" not supported'],
+    [{ JWT_ALGORITHMS: " , " }, "JWT_ALGORITHMS: must list at least one algorithm"],
+    [{ JWT_ALGORITHMS: "HS256" }, "BETTER_AUTH_SECRET: is required when JWT_ALGORITHMS lists an HS* algorithm"],
+    [{ JWT_ALGORITHMS: "HS256", BETTER_AUTH_SECRET: "short" }, "BETTER_AUTH_SECRET: must be at least 32 bytes"],
+    [{ JWT_CLOCK_TOLERANCE_S: "-1" }, 'JWT_CLOCK_TOLERANCE_S: "-1" is not a whole number'],
+    [{ UPSTREAM_TIMEOUT_MS: "0" }, "UPSTREAM_TIMEOUT_MS: 0 is out of range"],
+    [{ UPSTREAM_TIMEOUT_MS: "10s" }, 'UPSTREAM_TIMEOUT_MS: "10s" is not a whole number'],
+    [{ STRIP_AUTHORIZATION: "maybe" }, 'STRIP_AUTHORIZATION: "maybe" is not a boolean'],
+    [{ LOG_LEVEL: "loud" }, 'LOG_LEVEL: "loud" is not one of'],
+  ])("reports %j as one line naming the variable", (env, expected) => {
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(expected);
+  });
+
+  it("reports every problem at once, one line each", () => {
+    const problems = problemsOf({ GATEWAY_PORT: "x", LEGACY_API_URL: "y", LOG_LEVEL: "z" });
+    expect(problems.map((line) => line.split(":")[0])).toEqual(["UPSTREAM_TIMEOUT_MS", "LEGACY_API_URL", "GATEWAY_PORT", "LOG_LEVEL"].filter((name) => problems.some((p) => p.startsWith(name))));
+    expect(problems).toHaveLength(3);
+  });
+
+  it("never echoes a long secret-looking value in full", () => {
+    const problems = problemsOf({ LEGACY_API_URL: `not-a-url-${"s".repeat(200)}` });
+    expect(problems[0]!.length).toBeLessThan(120);
+  });
+});

@@ -1,0 +1,79 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { JwksServer, createSigningKey, type SigningKey } from "../helpers/keys.ts";
+import { mintToken, ISSUER, AUDIENCE } from "../helpers/tokens.ts";
+import { RecordingUpstream } from "../helpers/upstream.ts";
+import { NOW_S } from "../helpers/clock.ts";
+
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+
+function startServer(env: Record<string, string>) {
+  const child = spawn(process.execPath, ["--import", "tsx", "gateway/src/server.ts"], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const listening = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${stderr}`)), 15_000);
+    child.stdout.on("data", () => {
+      const match = /gateway listening on (http:\/\/\S+)/.exec(stdout);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+  });
+  return { child, exited, listening, output: () => ({ stdout, stderr }) };
+}
+
+let key: SigningKey;
+let jwks: JwksServer;
+let upstream: RecordingUpstream;
+beforeAll(async () => {
+  key = await createSigningKey();
+  jwks = await new JwksServer([key]).start();
+  upstream = await new RecordingUpstream().start();
+});
+afterAll(async () => {
+  await jwks.stop();
+  await upstream.stop();
+});
+
+describe("the gateway process", () => {
+  it("stops before listening with one line per bad variable and a non-zero exit", async () => {
+    const server = startServer({ GATEWAY_PORT: "80a", JWT_ALGORITHMS: "HS256" });
+    expect(await server.exited).toBe(1);
+    const lines = server.output().stderr.trim().split("\n");
+    expect(lines.sort()).toEqual([
+      "gateway: configuration error: BETTER_AUTH_SECRET: is required when JWT_ALGORITHMS lists an HS* algorithm",
+      'gateway: configuration error: GATEWAY_PORT: "80a" is not a port (0-65535)',
+    ]);
+    expect(server.output().stdout).not.toContain("listening");
+  });
+
+  it("finishes in-flight requests on SIGTERM, then exits 0", async () => {
+    const server = startServer({
+      GATEWAY_PORT: "0", JWKS_URL: jwks.url, LEGACY_API_URL: upstream.url, AUTH_SERVICE_URL: upstream.url,
+      JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, LOG_LEVEL: "silent",
+    });
+    const url = await server.listening;
+    // The process uses the real clock, so mint against it.
+    const now = Math.floor(Date.now() / 1000);
+    const token = await mintToken({ key, sub: "user-1", iat: now });
+    expect(now).toBeGreaterThan(NOW_S - 10 ** 9);
+    upstream.delayMs = 700;
+    const inFlight = fetch(`${url}/api/user-1/tasks`, { headers: { authorization: `Bearer ${token}` } });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    server.child.kill("SIGTERM");
+    const response = await inFlight;
+    expect(response.status).toBe(200);
+    expect(await server.exited).toBe(0);
+    upstream.delayMs = 0;
+  });
+});

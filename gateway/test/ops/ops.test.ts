@@ -1,0 +1,93 @@
+import { PassThrough } from "node:stream";
+import { afterEach, describe, expect, it } from "vitest";
+import { loadGatewayConfig } from "@todo-gateway/config";
+import { buildApp } from "../../src/app.ts";
+import { startFixture, type Fixture } from "../helpers/fixture.ts";
+import { NOW_MS } from "../helpers/clock.ts";
+import { AUDIENCE, ISSUER } from "../helpers/tokens.ts";
+
+let fx: Fixture | undefined;
+afterEach(async () => {
+  await fx?.close();
+  fx = undefined;
+});
+
+describe("health and readiness", () => {
+  it("answers /healthz with 200", async () => {
+    fx = await startFixture();
+    const response = await fetch(`${fx.gateway.url}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ok" });
+  });
+
+  it("answers /readyz with 200 when keys are loaded and upstreams answer", async () => {
+    fx = await startFixture();
+    const response = await fetch(`${fx.gateway.url}/readyz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: "ready", checks: { keys: "ok", "upstream:legacy": "ok", "upstream:auth": "ok" } });
+  });
+
+  it("answers /readyz with 503 naming the upstream that does not answer", async () => {
+    fx = await startFixture({ AUTH_SERVICE_URL: "http://127.0.0.1:1" });
+    const response = await fetch(`${fx.gateway.url}/readyz`);
+    expect(response.status).toBe(503);
+    const body = (await response.json()) as { detail: string };
+    expect(body.detail).toContain("upstream auth not answering");
+    expect(body.detail).not.toContain("legacy");
+  });
+});
+
+describe("metrics", () => {
+  it("exposes request counts, refusals, JWKS fetches, cache figures and a latency histogram", async () => {
+    fx = await startFixture();
+    const headers = await fx.bearer();
+    await fetch(`${fx.gateway.url}/api/user-1/tasks`, { headers });
+    await fetch(`${fx.gateway.url}/api/user-1/tasks`, { headers });
+    await fetch(`${fx.gateway.url}/api/user-2/tasks`, { headers });
+    await fetch(`${fx.gateway.url}/api/user-1/tasks`);
+    const response = await fetch(`${fx.gateway.url}/metrics`);
+    expect(response.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await response.text();
+    expect(text).toContain('gateway_requests_total{route="tasks.list",status="200"} 2');
+    expect(text).toContain('gateway_requests_total{route="tasks.list",status="403"} 1');
+    expect(text).toContain('gateway_refusals_total{reason="forbidden"} 1');
+    expect(text).toContain('gateway_refusals_total{reason="missing_token"} 1');
+    expect(text).toContain('gateway_jwks_fetches_total{result="success"} 1');
+    expect(text).toContain("gateway_token_cache_hits_total 2");
+    expect(text).toContain("gateway_token_cache_misses_total 1");
+    expect(text).toMatch(/gateway_request_duration_seconds_bucket\{route="tasks.list",le="\+Inf"\} 4/);
+    expect(text).toContain("# TYPE gateway_request_duration_seconds histogram");
+  });
+});
+
+describe("logs", () => {
+  it("writes one JSON line per request and never a token, cookie or set-cookie", async () => {
+    const lines: string[] = [];
+    const stream = new PassThrough();
+    stream.on("data", (chunk: Buffer) => lines.push(...chunk.toString().split("\n").filter(Boolean)));
+    fx = await startFixture();
+    const config = loadGatewayConfig({
+      JWKS_URL: fx.jwks.url, LEGACY_API_URL: fx.upstream.url, AUTH_SERVICE_URL: fx.upstream.url,
+      JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, LOG_LEVEL: "trace",
+    });
+    const app = await buildApp(config, { now: () => NOW_MS, logStream: stream });
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    const token = await fx.token("user-1");
+    try {
+      await fetch(`${url}/api/user-1/tasks`, { headers: { authorization: `Bearer ${token}`, cookie: "session=s3cr3t", "x-request-id": "log-test-1" } });
+      await fetch(`${url}/api/user-2/tasks`, { headers: { authorization: `Bearer ${token}`, "x-request-id": "log-test-2" } });
+      await fetch(`${url}/api/user-1/tasks`, { headers: { authorization: `Bearer ${token}x`, "x-request-id": "log-test-3" } });
+    } finally {
+      await app.close();
+    }
+    const requestLines = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.msg === "request");
+    expect(requestLines).toHaveLength(3);
+    expect(requestLines[0]).toMatchObject({ reqId: "log-test-1", method: "GET", route: "tasks.list", status: 200, sub: "user-1", granted: true });
+    expect(requestLines[1]).toMatchObject({ reqId: "log-test-2", status: 403, granted: false, reason: "forbidden", sub: "user-1" });
+    expect(requestLines[2]).toMatchObject({ reqId: "log-test-3", status: 401, granted: false, reason: "invalid_token" });
+    expect(typeof requestLines[0]!.ms).toBe("number");
+    const all = lines.join("\n");
+    for (const secret of [token.split(".")[1]!, token.split(".")[2]!, "s3cr3t"]) expect(all).not.toContain(secret);
+  });
+});
