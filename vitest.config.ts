@@ -8,6 +8,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Two cores: keep the number of forks small so timing-sensitive HTTP tests stay stable.
     maxWorkers: 2,
-    reporters: ["default"],
+    // On CI a JSON report is written too, so .ci/run can print a plain closing summary line.
+    reporters: process.env.CI ? ["default", "json"] : ["default"],
+    outputFile: { json: "test-results/vitest.json" },
   },
 });

@@ -24,7 +24,7 @@ async function signRaw(payloadJson: string, header: object = { alg: "EdDSA", kid
   const { sign } = await import("node:crypto");
   const { KeyObject } = await import("node:crypto");
   const input = `${b64url(header)}.${Buffer.from(payloadJson).toString("base64url")}`;
-  const signature = sign(null, Buffer.from(input), KeyObject.from(fx.key.privateKey as unknown as CryptoKey));
+  const signature = sign(null, Buffer.from(input), KeyObject.from(fx.key.privateKey as Parameters<typeof KeyObject.from>[0]));
   return `${input}.${signature.toString("base64url")}`;
 }
 
