@@ -16,16 +16,26 @@ interface Service {
   readonly entry: string;
   /** What to tell the user once it listens. */
   readonly describe: (url: string) => string;
+  /** Settings this service's address gives the services started after it, unless already set. */
+  readonly provides?: (url: string) => Record<string, string>;
 }
 
 const SERVICES: readonly Service[] = [
-  { name: "legacy-api", entry: "legacy-api-stub/src/server.ts", describe: (url) => `legacy API (Spec 001)  ${url}/api/{user_id}/tasks` },
-  { name: "auth-service", entry: "auth-service/src/server.ts", describe: (url) => `auth-service           ${url}/api/auth/*` },
+  {
+    name: "legacy-api", entry: "legacy-api-stub/src/server.ts",
+    describe: (url) => `legacy API (Spec 001)  ${url}/api/{user_id}/tasks`,
+    provides: (url) => ({ LEGACY_API_URL: url }),
+  },
+  {
+    name: "auth-service", entry: "auth-service/src/server.ts",
+    describe: (url) => `auth-service           ${url}/api/auth/*`,
+    provides: (url) => ({ AUTH_SERVICE_URL: url }),
+  },
   { name: "gateway", entry: "gateway/src/server.ts", describe: (url) => `gateway (use this)     ${url}` },
 ];
 
 // Development defaults for the stack as a whole; anything set in the environment wins.
-const env = { ...process.env, NODE_ENV: process.env.NODE_ENV ?? "development" };
+const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: process.env.NODE_ENV ?? "development" };
 
 interface Running {
   readonly service: Service;
@@ -96,6 +106,7 @@ try {
     if (!existsSync(new URL(`../${service.entry}`, import.meta.url))) continue;
     const { url } = await start(service);
     urls.push(service.describe(url));
+    for (const [name, value] of Object.entries(service.provides?.(url) ?? {})) env[name] ??= value;
   }
 } catch (error) {
   await stopAll((error as Error).message, 1);

@@ -1,0 +1,85 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const dataDir = mkdtempSync(join(tmpdir(), "start-test-"));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function startStack(env: Record<string, string>) {
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+    cwd: root,
+    env: { PATH: process.env.PATH, DATA_DIR: dataDir, LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const up = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`stack did not come up:\n${output}`)), 40_000);
+    child.stdout.on("data", () => output.includes("Press Ctrl-C to stop.") && (clearTimeout(timer), resolve()));
+    void exited.then(() => clearTimeout(timer));
+  });
+  return { child, exited, up, output: () => output };
+}
+
+async function isListening(port: number): Promise<boolean> {
+  try {
+    await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("npm start", () => {
+  it("starts the three services, prints their URLs, and stops them all on SIGTERM with exit 0", { timeout: 60_000 }, async () => {
+    const ports = { legacy: await freePort(), auth: await freePort(), gateway: await freePort() };
+    const stack = startStack({
+      LEGACY_API_PORT: String(ports.legacy), AUTH_PORT: String(ports.auth), GATEWAY_PORT: String(ports.gateway),
+      BETTER_AUTH_URL: `http://127.0.0.1:${ports.auth}`,
+    });
+    await stack.up;
+    expect(stack.output()).toContain(`gateway (use this)     http://127.0.0.1:${ports.gateway}`);
+    expect(stack.output()).toContain(`http://127.0.0.1:${ports.legacy}/api/{user_id}/tasks`);
+    const ready = await fetch(`http://127.0.0.1:${ports.gateway}/readyz`);
+    expect(ready.status).toBe(200);
+    stack.child.kill("SIGTERM");
+    expect(await stack.exited).toBe(0);
+    for (const port of Object.values(ports)) expect(await isListening(port)).toBe(false);
+  });
+
+  it("stops the services already started and exits non-zero when one cannot start", { timeout: 60_000 }, async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const taken = (blocker.address() as AddressInfo).port;
+    const ports = { legacy: await freePort(), auth: await freePort() };
+    try {
+      const stack = startStack({
+        LEGACY_API_PORT: String(ports.legacy), AUTH_PORT: String(ports.auth), GATEWAY_PORT: String(taken),
+        BETTER_AUTH_URL: `http://127.0.0.1:${ports.auth}`,
+      });
+      expect(await stack.exited).toBe(1);
+      expect(stack.output()).toMatch(/gateway: cannot listen on 127\.0\.0\.1:\d+/);
+      expect(stack.output()).toContain("start: gateway exited with code 1 before listening; stopping the other services");
+      expect(await isListening(ports.legacy)).toBe(false);
+      expect(await isListening(ports.auth)).toBe(false);
+    } finally {
+      blocker.close();
+    }
+  });
+});
