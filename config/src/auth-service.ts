@@ -43,7 +43,7 @@ export interface AuthServiceConfig {
   readonly database: AuthDatabaseConfig;
   /** `DATA_DIR` (`.data`), absolute: the SQLite default and the development secret live here. */
   readonly dataDir: string;
-  /** Origins Better Auth accepts: `TRUSTED_ORIGINS` plus the gateway's public origin (and its localhost twin). */
+  /** Origins Better Auth accepts: `TRUSTED_ORIGINS`, `CORS_ORIGINS`, and the gateway's public origin (and its localhost twin). */
   readonly trustedOrigins: readonly string[];
   /** `GATEWAY_PUBLIC_URL` (http://127.0.0.1:8080). */
   readonly gatewayPublicUrl: string;
@@ -211,6 +211,8 @@ function readTrustedOrigins(env: EnvReader, gatewayPublicUrl: string): string[] 
     }
     origins.add(url.origin);
   }
+  // Web apps allowed to call the gateway cross-origin sign in through it too.
+  for (const origin of env.origins("CORS_ORIGINS")) origins.add(origin);
   const gatewayOrigin = safeOrigin(gatewayPublicUrl);
   origins.add(gatewayOrigin);
   const twin = loopbackTwin(gatewayOrigin);

@@ -101,6 +101,29 @@ export class EnvReader {
       .filter((item) => item !== "");
   }
 
+  /** A comma list of exact web origins (`https://app.example.com`), normalized; no wildcards. */
+  origins(name: string): string[] {
+    const origins = new Set<string>();
+    for (const item of this.list(name, [])) {
+      let url: URL | undefined;
+      try {
+        url = new URL(item);
+      } catch {
+        url = undefined;
+      }
+      if (item.includes("*") || !url || (url.protocol !== "http:" && url.protocol !== "https:") || url.origin === "null") {
+        this.problem(name, `${quote(item)} is not an origin such as https://app.example.com (no wildcards)`);
+        continue;
+      }
+      if (url.pathname !== "/" || url.search || url.hash || url.username) {
+        this.problem(name, `${quote(item)} must be an origin only (scheme://host[:port]), without a path`);
+        continue;
+      }
+      origins.add(url.origin);
+    }
+    return [...origins];
+  }
+
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
     const value = this.env[name];
     if (value === undefined || value === "") return fallback;

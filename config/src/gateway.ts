@@ -1,3 +1,6 @@
+import { existsSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { ConfigError } from "./errors.ts";
 import { EnvReader, deepFreeze, type Env } from "./env.ts";
 import { readLogLevel, type LogLevel } from "./log-level.ts";
@@ -52,6 +55,10 @@ export interface GatewayConfig {
   readonly stripAuthorization: boolean;
   /** Largest accepted request body, in bytes (CONTRACT §6: 1 MiB). */
   readonly bodyLimitBytes: number;
+  /** `CORS_ORIGINS`: web origins allowed to call the gateway from a browser, with credentials. */
+  readonly corsOrigins: readonly string[];
+  /** `WEB_CLIENT_DIR`: the built web client served under `/app/` (default `web-client/dist`). */
+  readonly webClientDir: string;
   /** The route table (`GATEWAY_CONFIG` or the default). */
   readonly routes: readonly RouteSpec[];
   /** `LOG_LEVEL`. */
@@ -99,6 +106,8 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
       maxTokenBytes: 8 * 1024,
     },
     stripAuthorization: env.boolean("STRIP_AUTHORIZATION", false),
+    corsOrigins: env.origins("CORS_ORIGINS"),
+    webClientDir: readWebClientDir(env),
     bodyLimitBytes: 1024 * 1024,
     routes: readRoutes(env),
     logLevel: readLogLevel(env),
@@ -137,6 +146,16 @@ function readRoutes(env: EnvReader): readonly RouteSpec[] {
     env.problem("GATEWAY_CONFIG", "route table files are not supported by this version yet; unset it to use the default table");
   }
   return DEFAULT_ROUTES;
+}
+
+const DEFAULT_WEB_CLIENT_DIR = fileURLToPath(new URL("../../web-client/dist", import.meta.url));
+
+function readWebClientDir(env: EnvReader): string {
+  const value = env.optionalString("WEB_CLIENT_DIR");
+  if (value === undefined) return DEFAULT_WEB_CLIENT_DIR;
+  const path = isAbsolute(value) ? value : resolve(value);
+  if (!existsSync(path)) return env.problem("WEB_CLIENT_DIR", `${JSON.stringify(value)} does not exist`) ?? path;
+  return path;
 }
 
 function emptyDisables(value: string): string | undefined {

@@ -113,3 +113,11 @@ describe("loadAuthServiceConfig", () => {
     ]);
   });
 });
+
+describe("auth-service origins", () => {
+  it("trusts the gateway's CORS_ORIGINS, so cross-origin web apps can sign in", () => {
+    const config = loadAuthServiceConfig({ NODE_ENV: "test", CORS_ORIGINS: "https://app.example.com" });
+    expect(config.trustedOrigins).toContain("https://app.example.com");
+    expect(config.trustedOrigins).toContain("http://127.0.0.1:8080");
+  });
+});

@@ -86,3 +86,17 @@ describe("gateway configuration", () => {
     expect(problems[0]!.length).toBeLessThan(120);
   });
 });
+
+describe("gateway web settings", () => {
+  it("normalizes CORS_ORIGINS and refuses wildcards and paths", () => {
+    expect(loadGatewayConfig({ CORS_ORIGINS: "https://app.example.com, http://localhost:5173/" }).corsOrigins).toEqual([
+      "https://app.example.com", "http://localhost:5173",
+    ]);
+    expect(problemsOf({ CORS_ORIGINS: "*" })[0]).toContain("CORS_ORIGINS:");
+    expect(problemsOf({ CORS_ORIGINS: "https://app.example.com/path" })[0]).toContain("must be an origin only");
+  });
+
+  it("refuses a WEB_CLIENT_DIR that does not exist", () => {
+    expect(problemsOf({ WEB_CLIENT_DIR: "/nonexistent/dist" })).toEqual(['WEB_CLIENT_DIR: "/nonexistent/dist" does not exist']);
+  });
+});

@@ -7,10 +7,13 @@ import { loggerOptions } from "./log.ts";
 import { Metrics } from "./ops/metrics.ts";
 import { checkReadiness } from "./ops/readiness.ts";
 import { Upstream } from "./pipeline/forward.ts";
+import { CorsPolicy } from "./pipeline/cors.ts";
+import { decodeSegment } from "./pipeline/guard.ts";
 import { createPipeline } from "./pipeline/index.ts";
 import { RouteMatcher } from "./pipeline/match.ts";
 import { upstreamHeaders } from "./pipeline/mutate.ts";
 import { requestIdFor } from "./request-id.ts";
+import { StaticFiles } from "./web/static-files.ts";
 import { rawProblemResponse, sendProblem, toGatewayError } from "./respond.ts";
 
 export interface GatewayDeps {
@@ -58,7 +61,9 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
   verifier = new TokenVerifier({ jwt: config.jwt, keys, metrics, now: deps.now });
   const upstreams = new Map(Object.entries(config.upstreams).map(([name, settings]) => [name, new Upstream(name, settings)]));
   const drainState = { draining: false };
-  const runPipeline = createPipeline({ matcher, verifier, maxTokenBytes: config.jwt.maxTokenBytes, drainState });
+  const cors = new CorsPolicy(config.corsOrigins);
+  const webClient = new StaticFiles(config.webClientDir);
+  const runPipeline = createPipeline({ matcher, verifier, maxTokenBytes: config.jwt.maxTokenBytes, drainState, cors });
 
   const app = Fastify({
     logger: deps.logger === false ? false : { ...loggerOptions(config.logLevel), ...(deps.logStream && { stream: deps.logStream }) },
@@ -101,9 +106,22 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
   });
 
   app.all("/*", { onRequest: runPipeline }, async (request, reply) => {
-    const { match, identity } = request.gateway;
+    const { match, identity, preflightAllow } = request.gateway;
+    if (preflightAllow !== undefined) return cors.preflight(request.raw.headers.origin, preflightAllow, reply);
     const target = match!.route.spec.target;
-    if (target.kind === "ops") return serveOps(target.endpoint, reply);
+    switch (target.kind) {
+      case "ops":
+        return serveOps(target.endpoint, reply);
+      case "redirect":
+        return reply.code(302).header("location", target.location).send();
+      case "static": {
+        const file = webClient.get(decodeSegment(match!.params["*"] ?? ""));
+        if (request.headers["if-none-match"] === file.headers.etag) return reply.code(304).headers(file.headers).send();
+        return reply.headers(file.headers).send(file.body);
+      }
+      case "upstream":
+        break;
+    }
     const upstream = upstreams.get(target.upstream)!;
     const body = request.body as Buffer | undefined;
     const headers = upstreamHeaders(

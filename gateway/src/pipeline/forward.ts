@@ -84,6 +84,8 @@ function passThroughHeaders(headers: Record<string, string | string[] | undefine
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || HOP_BY_HOP_RESPONSE.has(name) || listed?.has(name)) continue;
+    // The gateway alone answers for CORS; an upstream's own policy never reaches the browser.
+    if (name.startsWith("access-control-")) continue;
     out[name] = value;
   }
   return out;

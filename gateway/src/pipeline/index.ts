@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { TokenVerifier, VerifiedToken } from "../auth/verifier.ts";
 import { authorize } from "./authorize.ts";
+import { preflightMethod, type CorsPolicy } from "./cors.ts";
 import { extractBearerToken } from "./extract.ts";
 import { guardTarget } from "./guard.ts";
 import type { RouteMatch, RouteMatcher } from "./match.ts";
@@ -11,6 +12,8 @@ export interface GatewayContext {
   identity: VerifiedToken | undefined;
   /** The stable reason a request was refused, once it is. */
   refusal: string | undefined;
+  /** For a CORS preflight: the methods the matched path accepts. */
+  preflightAllow: readonly string[] | undefined;
 }
 
 declare module "fastify" {
@@ -25,6 +28,7 @@ export interface PipelineDeps {
   readonly maxTokenBytes: number;
   /** Set while the app shuts down: every answer then closes its connection. */
   readonly drainState: { readonly draining: boolean };
+  readonly cors: CorsPolicy;
 }
 
 /**
@@ -32,14 +36,23 @@ export interface PipelineDeps {
  * adds to the context or throws a typed error; mutate and forward run in the handler. It runs
  * as an `onRequest` hook, so a refused request is answered before its body is read.
  */
-export function createPipeline({ matcher, verifier, maxTokenBytes, drainState }: PipelineDeps) {
+export function createPipeline({ matcher, verifier, maxTokenBytes, drainState, cors }: PipelineDeps) {
   return async function runPipeline(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     reply.header("x-request-id", request.id);
     if (drainState.draining) reply.header("connection", "close");
-    const context: GatewayContext = { match: undefined, identity: undefined, refusal: undefined };
+    const context: GatewayContext = { match: undefined, identity: undefined, refusal: undefined, preflightAllow: undefined };
     request.gateway = context;
+    const headers = request.raw.headers;
+    if (cors.enabled) cors.decorate(headers.origin, reply);
 
     const target = guardTarget(request.raw.url ?? "");
+    const preflightFor = cors.enabled ? preflightMethod(request.raw.method, headers) : undefined;
+    if (preflightFor !== undefined) {
+      // Preflights carry no credentials: answer them here, for the method the browser intends.
+      context.match = matcher.match(preflightFor, target.segments);
+      context.preflightAllow = [...context.match.route.methods];
+      return;
+    }
     const match = matcher.match(request.raw.method ?? "", target.segments);
     context.match = match;
     if (match.route.spec.auth !== "jwt") return;

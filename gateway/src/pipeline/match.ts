@@ -73,7 +73,12 @@ function matchSegments(pattern: readonly Segment[], segments: readonly string[])
   const params: Record<string, string> = {};
   for (let i = 0; i < pattern.length; i++) {
     const part = pattern[i]!;
-    if (part.kind === "rest") return i < segments.length && segments.slice(i).join("/") !== "" ? params : undefined;
+    if (part.kind === "rest") {
+      const rest = segments.slice(i).join("/");
+      if (rest === "") return undefined;
+      params["*"] = rest;
+      return params;
+    }
     const segment = segments[i];
     if (segment === undefined) return undefined;
     if (part.kind === "literal") {

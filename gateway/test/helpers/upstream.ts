@@ -18,6 +18,8 @@ export class RecordingUpstream {
   /** Milliseconds to wait before answering (for timeout tests). */
   delayMs = 0;
   status = 200;
+  /** Extra headers every answer carries. */
+  responseHeaders: Record<string, string> = {};
   private server: Server | undefined;
   url = "";
 
@@ -33,7 +35,7 @@ export class RecordingUpstream {
         this.requests.push(recorded);
         const answer = () => {
           if (res.destroyed) return;
-          res.writeHead(this.status, { "content-type": "application/json", "x-upstream": "recording" });
+          res.writeHead(this.status, { "content-type": "application/json", "x-upstream": "recording", ...this.responseHeaders });
           res.end(JSON.stringify({ received: { method: recorded.method, url: recorded.url } }));
         };
         if (this.delayMs > 0) setTimeout(answer, this.delayMs);
