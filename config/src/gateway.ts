@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { ConfigError } from "./errors.ts";
 import { EnvReader, deepFreeze, type Env } from "./env.ts";
 import { readLogLevel, type LogLevel } from "./log-level.ts";
-import { DEFAULT_ROUTES, type RouteSpec } from "./routes.ts";
+import { DEFAULT_ROUTE_TABLE_FILE, loadRouteTable, type RouteTable, type RouteTableContext } from "./route-table.ts";
 
 export const JWT_ALGORITHMS = [
   "EdDSA", "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
@@ -19,22 +19,12 @@ export function isHmacAlgorithm(alg: string): boolean {
 /** RFC 7518 §3.2: an HMAC key must be at least as long as the hash output. */
 const MIN_HMAC_SECRET_BYTES = 32;
 
-/** A named upstream the route table can send requests to. */
-export interface UpstreamConfig {
-  /** Origin (and optional base path) without a trailing slash. */
-  readonly url: string;
-  /** No answer within this many milliseconds: 504. */
-  readonly timeoutMs: number;
-}
-
 /** Everything the gateway needs, validated and frozen. */
 export interface GatewayConfig {
   /** `GATEWAY_HOST` (127.0.0.1). */
   readonly host: string;
   /** `GATEWAY_PORT` (8080). */
   readonly port: number;
-  /** Named upstreams: `legacy` (`LEGACY_API_URL`) and `auth` (`AUTH_SERVICE_URL`). */
-  readonly upstreams: Readonly<Record<string, UpstreamConfig>>;
   readonly jwt: {
     /** `JWT_ALGORITHMS`: accepted `alg` values. */
     readonly algorithms: readonly JwtAlgorithm[];
@@ -51,16 +41,16 @@ export interface GatewayConfig {
     /** Largest accepted token, in bytes (CONTRACT §6: 8 KiB). */
     readonly maxTokenBytes: number;
   };
-  /** `STRIP_AUTHORIZATION`: do not forward the client's Authorization header upstream. */
-  readonly stripAuthorization: boolean;
   /** Largest accepted request body, in bytes (CONTRACT §6: 1 MiB). */
   readonly bodyLimitBytes: number;
   /** `CORS_ORIGINS`: web origins allowed to call the gateway from a browser, with credentials. */
   readonly corsOrigins: readonly string[];
   /** `WEB_CLIENT_DIR`: the built web client served under `/app/` (default `web-client/dist`). */
   readonly webClientDir: string;
-  /** The route table (`GATEWAY_CONFIG` or the default). */
-  readonly routes: readonly RouteSpec[];
+  /** `GATEWAY_CONFIG`, or the default table (config/default-routes.yaml); re-read on SIGHUP. */
+  readonly routeTableFile: string;
+  /** The validated table: routes (ops routes first) and the upstreams they name. */
+  readonly routeTable: RouteTable;
   /** `LOG_LEVEL`. */
   readonly logLevel: LogLevel;
 }
@@ -77,9 +67,7 @@ export const GATEWAY_DEFAULTS = Object.freeze({
 /** Reads and validates the gateway's settings; throws {@link ConfigError} listing every problem. */
 export function loadGatewayConfig(source: Env): GatewayConfig {
   const env = new EnvReader(source);
-  const timeoutMs = env.integer("UPSTREAM_TIMEOUT_MS", GATEWAY_DEFAULTS.upstreamTimeoutMs, { min: 1, max: 3_600_000 });
-  const legacyUrl = env.httpUrl("LEGACY_API_URL", GATEWAY_DEFAULTS.legacyApiUrl);
-  const authUrl = env.httpUrl("AUTH_SERVICE_URL", GATEWAY_DEFAULTS.authServiceUrl);
+  const { context, authUrl } = readRouteTableContext(env, source);
 
   const algorithms = readAlgorithms(env);
   const needsJwks = algorithms.some((alg) => !isHmacAlgorithm(alg));
@@ -92,10 +80,6 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
   const config: GatewayConfig = {
     host: env.host("GATEWAY_HOST", GATEWAY_DEFAULTS.host),
     port: env.port("GATEWAY_PORT", GATEWAY_DEFAULTS.port),
-    upstreams: {
-      legacy: { url: legacyUrl, timeoutMs },
-      auth: { url: authUrl, timeoutMs },
-    },
     jwt: {
       algorithms,
       jwksUrl,
@@ -105,15 +89,40 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
       clockToleranceS: env.integer("JWT_CLOCK_TOLERANCE_S", GATEWAY_DEFAULTS.clockToleranceS, { max: 3600 }),
       maxTokenBytes: 8 * 1024,
     },
-    stripAuthorization: env.boolean("STRIP_AUTHORIZATION", false),
     corsOrigins: env.origins("CORS_ORIGINS"),
     webClientDir: readWebClientDir(env),
     bodyLimitBytes: 1024 * 1024,
-    routes: readRoutes(env),
+    routeTableFile: readRouteTableFile(env),
+    routeTable: { source: "", upstreams: {}, routes: [] },
     logLevel: readLogLevel(env),
   };
   if (env.problems.length > 0) throw new ConfigError(env.problems);
-  return deepFreeze(config);
+  // The table is read only once the settings it depends on are known to be good.
+  return deepFreeze({ ...config, routeTable: loadRouteTable(config.routeTableFile, context) });
+}
+
+/**
+ * What a route table needs from the environment: `${NAME}` values (with the gateway's
+ * defaults for LEGACY_API_URL and AUTH_SERVICE_URL), the default timeout and credentials.
+ * Exported so a reload (SIGHUP) reads the table exactly as start-up did.
+ */
+export function gatewayRouteTableContext(source: Env): RouteTableContext {
+  const env = new EnvReader(source);
+  const { context } = readRouteTableContext(env, source);
+  if (env.problems.length > 0) throw new ConfigError(env.problems);
+  return context;
+}
+
+function readRouteTableContext(env: EnvReader, source: Env) {
+  const defaultTimeoutMs = env.integer("UPSTREAM_TIMEOUT_MS", GATEWAY_DEFAULTS.upstreamTimeoutMs, { min: 1, max: 3_600_000 });
+  const legacyUrl = env.httpUrl("LEGACY_API_URL", GATEWAY_DEFAULTS.legacyApiUrl);
+  const authUrl = env.httpUrl("AUTH_SERVICE_URL", GATEWAY_DEFAULTS.authServiceUrl);
+  const context: RouteTableContext = {
+    env: { ...source, LEGACY_API_URL: legacyUrl, AUTH_SERVICE_URL: authUrl },
+    defaultTimeoutMs,
+    stripAuthorization: env.boolean("STRIP_AUTHORIZATION", false),
+  };
+  return { context, authUrl };
 }
 
 function readAlgorithms(env: EnvReader): JwtAlgorithm[] {
@@ -140,12 +149,13 @@ function readHmacSecret(env: EnvReader): string | undefined {
   return secret;
 }
 
-function readRoutes(env: EnvReader): readonly RouteSpec[] {
+function readRouteTableFile(env: EnvReader): string {
   const file = env.optionalString("GATEWAY_CONFIG");
-  if (file !== undefined) {
-    env.problem("GATEWAY_CONFIG", "route table files are not supported by this version yet; unset it to use the default table");
-  }
-  return DEFAULT_ROUTES;
+  if (file === undefined) return DEFAULT_ROUTE_TABLE_FILE;
+  const path = isAbsolute(file) ? file : resolve(file);
+  if (!existsSync(path)) return env.problem("GATEWAY_CONFIG", `${JSON.stringify(file)} does not exist`) ?? path;
+  if (!/\.(ya?ml|json)$/i.test(path)) return env.problem("GATEWAY_CONFIG", `${JSON.stringify(file)} must be a .json, .yaml or .yml file`) ?? path;
+  return path;
 }
 
 const DEFAULT_WEB_CLIENT_DIR = fileURLToPath(new URL("../../web-client/dist", import.meta.url));

@@ -4,8 +4,15 @@ export { loadOrExit } from "./exit.ts";
 export { LOG_LEVELS, readLogLevel, type LogLevel } from "./log-level.ts";
 export { loadLegacyApiConfig, LEGACY_API_DEFAULT_PORT, type LegacyApiConfig } from "./legacy-api.ts";
 export {
-  loadGatewayConfig, isHmacAlgorithm, JWT_ALGORITHMS, GATEWAY_DEFAULTS,
-  type GatewayConfig, type JwtAlgorithm, type UpstreamConfig,
+  loadGatewayConfig, gatewayRouteTableContext, isHmacAlgorithm, JWT_ALGORITHMS, GATEWAY_DEFAULTS,
+  type GatewayConfig, type JwtAlgorithm,
 } from "./gateway.ts";
-export { DEFAULT_ROUTES, HTTP_METHODS, type HttpMethod, type RouteSpec, type RouteTarget } from "./routes.ts";
+export {
+  HTTP_METHODS, OPS_ROUTES,
+  type ClaimValue, type HmacAlgorithm, type HttpMethod, type RouteSpec, type RouteTarget, type UpstreamCredentials,
+} from "./routes.ts";
+export {
+  DEFAULT_ROUTE_TABLE_FILE, loadRouteTable, parseRouteTable,
+  type RouteTable, type RouteTableContext, type UpstreamConfig,
+} from "./route-table.ts";
 export * from "./auth-service.ts";

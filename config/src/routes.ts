@@ -2,17 +2,40 @@
  * The route table as data. The gateway proxies nothing that is not listed here (deny by
  * default). A path pattern is a list of `/`-separated segments: a literal, a `{name}`
  * parameter matching one non-empty segment, or a final `*` matching the rest of the path.
+ * Tables are written in JSON or YAML (see route-table.ts and config/README.md); the default
+ * one is config/default-routes.yaml.
  */
 export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
-/** Where a route's requests go: a named upstream, or the gateway's own operational endpoint. */
+/** Where a route's requests go. */
 export type RouteTarget =
   | { readonly kind: "upstream"; readonly upstream: string }
   | { readonly kind: "ops"; readonly endpoint: "healthz" | "readyz" | "metrics" }
   /** The web client's built files (`WEB_CLIENT_DIR`), served by the gateway itself. */
   | { readonly kind: "static" }
   | { readonly kind: "redirect"; readonly location: string };
+
+export type HmacAlgorithm = "HS256" | "HS384" | "HS512";
+
+/** What the upstream receives in `Authorization`. */
+export type UpstreamCredentials =
+  | { readonly kind: "forward" }
+  | { readonly kind: "strip" }
+  /** A short-lived token minted per request, in the form the upstream verifies itself. */
+  | {
+      readonly kind: "mint";
+      readonly algorithm: HmacAlgorithm;
+      /** The key (UTF-8 bytes of the named environment variable's value). */
+      readonly secret: string;
+      /** Claims copied from the verified client token (only those present). */
+      readonly claims: readonly string[];
+      readonly issuer: string | undefined;
+      readonly audience: string | undefined;
+      readonly ttlSeconds: number;
+    };
+
+export type ClaimValue = string | number | boolean;
 
 export interface RouteSpec {
   /** Stable name used in logs and metrics (`tasks.list`). */
@@ -24,25 +47,16 @@ export interface RouteSpec {
   readonly auth: "none" | "jwt";
   /** With `auth: jwt`: the claim that must equal a path parameter, byte for byte after decoding. */
   readonly owner?: { readonly claim: string; readonly param: string };
+  /** With `auth: jwt`: claims that must equal one of the listed values (403 otherwise). */
+  readonly requiredClaims?: Readonly<Record<string, readonly ClaimValue[]>>;
+  /** With `auth: jwt`: lower-case header name -> claim whose value it carries upstream. */
+  readonly claimHeaders?: Readonly<Record<string, string>>;
+  readonly credentials: UpstreamCredentials;
 }
 
-const legacy = { kind: "upstream", upstream: "legacy" } as const;
-const ownedBySub = { claim: "sub", param: "user_id" } as const;
-
-/** The default table: CONTRACT §3 (the gateway's own endpoints, the web client, Better Auth, Spec 001). */
-export const DEFAULT_ROUTES: readonly RouteSpec[] = [
-  { name: "healthz", methods: ["GET"], path: "/healthz", target: { kind: "ops", endpoint: "healthz" }, auth: "none" },
-  { name: "readyz", methods: ["GET"], path: "/readyz", target: { kind: "ops", endpoint: "readyz" }, auth: "none" },
-  { name: "metrics", methods: ["GET"], path: "/metrics", target: { kind: "ops", endpoint: "metrics" }, auth: "none" },
-  { name: "root", methods: ["GET", "HEAD"], path: "/", target: { kind: "redirect", location: "/app/" }, auth: "none" },
-  { name: "app.redirect", methods: ["GET", "HEAD"], path: "/app", target: { kind: "redirect", location: "/app/" }, auth: "none" },
-  { name: "app.index", methods: ["GET", "HEAD"], path: "/app/", target: { kind: "static" }, auth: "none" },
-  { name: "app.files", methods: ["GET", "HEAD"], path: "/app/*", target: { kind: "static" }, auth: "none" },
-  { name: "auth", methods: HTTP_METHODS, path: "/api/auth/*", target: { kind: "upstream", upstream: "auth" }, auth: "none" },
-  { name: "tasks.list", methods: ["GET"], path: "/api/{user_id}/tasks", target: legacy, auth: "jwt", owner: ownedBySub },
-  { name: "tasks.create", methods: ["POST"], path: "/api/{user_id}/tasks", target: legacy, auth: "jwt", owner: ownedBySub },
-  { name: "tasks.get", methods: ["GET"], path: "/api/{user_id}/tasks/{id}", target: legacy, auth: "jwt", owner: ownedBySub },
-  { name: "tasks.update", methods: ["PUT"], path: "/api/{user_id}/tasks/{id}", target: legacy, auth: "jwt", owner: ownedBySub },
-  { name: "tasks.delete", methods: ["DELETE"], path: "/api/{user_id}/tasks/{id}", target: legacy, auth: "jwt", owner: ownedBySub },
-  { name: "tasks.complete", methods: ["PATCH"], path: "/api/{user_id}/tasks/{id}/complete", target: legacy, auth: "jwt", owner: ownedBySub },
+/** The gateway's own endpoints: always present, never replaced by a table file. */
+export const OPS_ROUTES: readonly RouteSpec[] = [
+  { name: "healthz", methods: ["GET"], path: "/healthz", target: { kind: "ops", endpoint: "healthz" }, auth: "none", credentials: { kind: "strip" } },
+  { name: "readyz", methods: ["GET"], path: "/readyz", target: { kind: "ops", endpoint: "readyz" }, auth: "none", credentials: { kind: "strip" } },
+  { name: "metrics", methods: ["GET"], path: "/metrics", target: { kind: "ops", endpoint: "metrics" }, auth: "none", credentials: { kind: "strip" } },
 ];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, DEFAULT_ROUTES, loadGatewayConfig } from "../src/index.ts";
+import { ConfigError, DEFAULT_ROUTE_TABLE_FILE, loadGatewayConfig } from "../src/index.ts";
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -17,16 +17,23 @@ describe("gateway configuration", () => {
     expect(config).toMatchObject({
       host: "127.0.0.1",
       port: 8080,
-      upstreams: { legacy: { url: "http://127.0.0.1:8000", timeoutMs: 10_000 }, auth: { url: "http://127.0.0.1:3001", timeoutMs: 10_000 } },
+      routeTableFile: DEFAULT_ROUTE_TABLE_FILE,
+      routeTable: { upstreams: { legacy: { url: "http://127.0.0.1:8000", timeoutMs: 10_000 }, auth: { url: "http://127.0.0.1:3001", timeoutMs: 10_000 } } },
       jwt: {
         algorithms: ["EdDSA"], jwksUrl: "http://127.0.0.1:3001/api/auth/jwks", hmacSecret: undefined,
         issuer: "http://127.0.0.1:3001", audience: "http://127.0.0.1:3001", clockToleranceS: 5, maxTokenBytes: 8192,
       },
-      stripAuthorization: false,
       bodyLimitBytes: 1024 * 1024,
       logLevel: "info",
     });
-    expect(config.routes).toBe(DEFAULT_ROUTES);
+    expect(config.routeTable.routes.map((route) => route.name)).toEqual([
+      "healthz", "readyz", "metrics", "root", "app.redirect", "app.index", "app.files", "auth",
+      "tasks.list", "tasks.create", "tasks.get", "tasks.update", "tasks.delete", "tasks.complete",
+    ]);
+    expect(config.routeTable.routes.find((route) => route.name === "tasks.get")).toMatchObject({
+      path: "/api/{user_id}/tasks/{id}", methods: ["GET"], auth: "jwt", owner: { claim: "sub", param: "user_id" },
+      target: { kind: "upstream", upstream: "legacy" }, credentials: { kind: "forward" },
+    });
   });
 
   it("derives the JWKS URL, issuer and audience from AUTH_SERVICE_URL", () => {
@@ -51,7 +58,8 @@ describe("gateway configuration", () => {
     const config = loadGatewayConfig({});
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.jwt.algorithms)).toBe(true);
-    expect(Object.isFrozen(config.upstreams.legacy)).toBe(true);
+    expect(Object.isFrozen(config.routeTable.upstreams.legacy)).toBe(true);
+    expect(Object.isFrozen(config.routeTable.routes[0])).toBe(true);
   });
 
   it.each([

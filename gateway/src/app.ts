@@ -1,20 +1,19 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import type { GatewayConfig } from "@todo-gateway/config";
+import type { GatewayConfig, RouteTable } from "@todo-gateway/config";
 import { KeyResolver } from "./auth/keys.ts";
 import { TokenVerifier } from "./auth/verifier.ts";
 import { InternalError, RouteNotFoundError, type GatewayError } from "./errors.ts";
 import { loggerOptions } from "./log.ts";
 import { Metrics } from "./ops/metrics.ts";
 import { checkReadiness } from "./ops/readiness.ts";
-import { Upstream } from "./pipeline/forward.ts";
 import { CorsPolicy } from "./pipeline/cors.ts";
 import { decodeSegment } from "./pipeline/guard.ts";
 import { createPipeline } from "./pipeline/index.ts";
-import { RouteMatcher } from "./pipeline/match.ts";
 import { upstreamHeaders } from "./pipeline/mutate.ts";
 import { requestIdFor } from "./request-id.ts";
-import { StaticFiles } from "./web/static-files.ts";
 import { rawProblemResponse, sendProblem, toGatewayError } from "./respond.ts";
+import { ActiveRouteTable } from "./route-table.ts";
+import { StaticFiles } from "./web/static-files.ts";
 
 export interface GatewayDeps {
   /** The clock for token checks (tests pin it). */
@@ -29,10 +28,11 @@ export interface GatewayDeps {
   readonly logStream?: NodeJS.WritableStream;
 }
 
-export interface GatewayApp {
-  readonly fastify: FastifyInstance;
-  readonly keys: KeyResolver;
-  readonly metrics: Metrics;
+declare module "fastify" {
+  interface FastifyInstance {
+    /** Swaps in a new, already validated route table (SIGHUP); in-flight requests keep theirs. */
+    replaceRouteTable(table: RouteTable): void;
+  }
 }
 
 /**
@@ -40,8 +40,8 @@ export interface GatewayApp {
  * resolver, token cache, upstream pools) are created here once and closed in `onClose`.
  */
 export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): Promise<FastifyInstance> {
+  const now = deps.now ?? Date.now;
   const metrics = new Metrics();
-  const matcher = new RouteMatcher(config.routes);
   // eslint-disable-next-line prefer-const -- the verifier and the resolver refer to each other
   let verifier: TokenVerifier;
   const keys = new KeyResolver({
@@ -58,12 +58,12 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
       onKeysRetired: () => verifier.forget(),
     },
   });
-  verifier = new TokenVerifier({ jwt: config.jwt, keys, metrics, now: deps.now });
-  const upstreams = new Map(Object.entries(config.upstreams).map(([name, settings]) => [name, new Upstream(name, settings)]));
+  verifier = new TokenVerifier({ jwt: config.jwt, keys, metrics, now });
+  const tables = { current: new ActiveRouteTable(config.routeTable) };
   const drainState = { draining: false };
   const cors = new CorsPolicy(config.corsOrigins);
   const webClient = new StaticFiles(config.webClientDir);
-  const runPipeline = createPipeline({ matcher, verifier, maxTokenBytes: config.jwt.maxTokenBytes, drainState, cors });
+  const runPipeline = createPipeline({ tables, verifier, maxTokenBytes: config.jwt.maxTokenBytes, drainState, cors });
 
   const app = Fastify({
     logger: deps.logger === false ? false : { ...loggerOptions(config.logLevel), ...(deps.logStream && { stream: deps.logStream }) },
@@ -83,6 +83,11 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
   });
 
   app.decorateRequest("gateway", null as never);
+  app.decorate("replaceRouteTable", (table: RouteTable) => {
+    const previous = tables.current;
+    tables.current = new ActiveRouteTable(table, previous);
+    previous.retire(tables.current);
+  });
   // The body is forwarded as received: no JSON parsing, just bytes up to the limit.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
@@ -106,9 +111,10 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
   });
 
   app.all("/*", { onRequest: runPipeline }, async (request, reply) => {
-    const { match, identity, preflightAllow } = request.gateway;
+    const { table, match, identity, preflightAllow } = request.gateway;
     if (preflightAllow !== undefined) return cors.preflight(request.raw.headers.origin, preflightAllow, reply);
-    const target = match!.route.spec.target;
+    const route = match!.route.spec;
+    const target = route.target;
     switch (target.kind) {
       case "ops":
         return serveOps(target.endpoint, reply);
@@ -122,15 +128,14 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
       case "upstream":
         break;
     }
-    const upstream = upstreams.get(target.upstream)!;
     const body = request.body as Buffer | undefined;
-    const headers = upstreamHeaders(
-      request.raw,
-      { userId: identity?.sub, requestId: request.id },
-      { stripAuthorization: config.stripAuthorization, bodyLength: body?.length },
-    );
+    const minter = identity && table.minters.get(route.name);
+    const headers = upstreamHeaders(request.raw, {
+      route, identity, requestId: request.id, claimHeaderNames: table.claimHeaderNames,
+      mintedToken: minter?.mint(identity!, now()), bodyLength: body?.length,
+    });
     if (identity) metrics.tokensAccepted += 1;
-    const response = await upstream.send(request.raw.method!, request.raw.url!, headers, body);
+    const response = await table.upstreams.get(target.upstream)!.send(request.raw.method!, request.raw.url!, headers, body);
     reply.code(response.status).headers(response.headers).header("x-request-id", request.id);
     return reply.send(response.body);
   });
@@ -141,7 +146,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
       case "healthz":
         return { status: "ok" };
       case "readyz": {
-        const readiness = await checkReadiness(keys, [...upstreams.values()]);
+        const readiness = await checkReadiness(keys, [...tables.current.upstreams.values()]);
         if (readiness.ready) return { status: "ready", checks: readiness.checks };
         return reply
           .code(503)
@@ -180,7 +185,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
 
   app.addHook("onClose", async () => {
     keys.close();
-    await Promise.all([...upstreams.values()].map((upstream) => upstream.close()));
+    await tables.current.close();
   });
 
   await keys.start();

@@ -1,4 +1,4 @@
-import { loadGatewayConfig, loadOrExit } from "@todo-gateway/config";
+import { ConfigError, gatewayRouteTableContext, loadGatewayConfig, loadOrExit, loadRouteTable } from "@todo-gateway/config";
 import { buildApp } from "./app.ts";
 
 const config = loadOrExit("gateway", () => loadGatewayConfig(process.env));
@@ -13,6 +13,20 @@ try {
 const address = app.server.address();
 const port = typeof address === "object" && address ? address.port : config.port;
 process.stdout.write(`gateway listening on http://${config.host}:${port}\n`);
+
+// SIGHUP: re-read the route table file. A bad file is refused with its problems and the table
+// in force stays; requests already under way finish on the table they started with.
+process.on("SIGHUP", () => {
+  try {
+    const table = loadRouteTable(config.routeTableFile, gatewayRouteTableContext(process.env));
+    app.replaceRouteTable(table);
+    app.log.info({ file: table.source, routes: table.routes.length }, "route table reloaded");
+  } catch (error) {
+    const problems = error instanceof ConfigError ? error.problems : [(error as Error).message];
+    for (const line of problems) process.stderr.write(`gateway: route table reload refused: ${line}\n`);
+    app.log.error({ file: config.routeTableFile, problems }, "route table reload refused; keeping the previous table");
+  }
+});
 
 let closing = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -4,11 +4,20 @@ import { decodeSegment } from "./guard.ts";
 import type { RouteMatch } from "./match.ts";
 
 /**
- * The ownership rule (CONTRACT §5): the path parameter, percent-decoded, must equal the claim
- * exactly (case-sensitive). Routes without a rule need only a valid token.
+ * The route's rules on a verified token: required claims (equal to one of the listed values,
+ * or, for an array claim such as scopes, containing one), then ownership (CONTRACT §5): the
+ * path parameter, percent-decoded, must equal the claim exactly (case-sensitive).
  */
 export function authorize(match: RouteMatch, identity: VerifiedToken): void {
-  const owner = match.route.spec.owner;
+  const { owner, requiredClaims } = match.route.spec;
+  if (requiredClaims !== undefined) {
+    for (const claim in requiredClaims) {
+      const value = identity.claims[claim];
+      const allowed = requiredClaims[claim]!;
+      const ok = Array.isArray(value) ? value.some((v) => allowed.includes(v)) : allowed.includes(value as never);
+      if (!ok) throw new ForbiddenError("the token lacks a claim this route requires");
+    }
+  }
   if (owner === undefined) return;
   const claim = owner.claim === "sub" ? identity.sub : identity.claims[owner.claim];
   const raw = match.params[owner.param];

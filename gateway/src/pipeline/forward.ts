@@ -59,8 +59,13 @@ export class Upstream {
     }
   }
 
+  /** True when this pool already serves exactly these settings (a reload may keep it). */
+  sameAs(settings: UpstreamConfig): boolean {
+    return settings.url === this.config.url && settings.timeoutMs === this.config.timeoutMs;
+  }
+
   close(): Promise<void> {
-    return this.pool.close();
+    return this.pool.closed ? Promise.resolve() : this.pool.close();
   }
 
   /** One ladder from transport failures to our two upstream errors, keeping the cause. */

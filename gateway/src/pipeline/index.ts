@@ -4,10 +4,13 @@ import { authorize } from "./authorize.ts";
 import { preflightMethod, type CorsPolicy } from "./cors.ts";
 import { extractBearerToken } from "./extract.ts";
 import { guardTarget } from "./guard.ts";
-import type { RouteMatch, RouteMatcher } from "./match.ts";
+import type { RouteMatch } from "./match.ts";
+import type { ActiveRouteTable } from "../route-table.ts";
 
 /** What the pipeline learned about a request; read by the handler, the logger and metrics. */
 export interface GatewayContext {
+  /** The table this request is served by, even if a reload swaps it meanwhile. */
+  table: ActiveRouteTable;
   match: RouteMatch | undefined;
   identity: VerifiedToken | undefined;
   /** The stable reason a request was refused, once it is. */
@@ -23,7 +26,8 @@ declare module "fastify" {
 }
 
 export interface PipelineDeps {
-  readonly matcher: RouteMatcher;
+  /** Holds the table in force; a reload replaces `current`. */
+  readonly tables: { readonly current: ActiveRouteTable };
   readonly verifier: TokenVerifier;
   readonly maxTokenBytes: number;
   /** Set while the app shuts down: every answer then closes its connection. */
@@ -36,11 +40,13 @@ export interface PipelineDeps {
  * adds to the context or throws a typed error; mutate and forward run in the handler. It runs
  * as an `onRequest` hook, so a refused request is answered before its body is read.
  */
-export function createPipeline({ matcher, verifier, maxTokenBytes, drainState, cors }: PipelineDeps) {
+export function createPipeline({ tables, verifier, maxTokenBytes, drainState, cors }: PipelineDeps) {
   return async function runPipeline(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     reply.header("x-request-id", request.id);
     if (drainState.draining) reply.header("connection", "close");
-    const context: GatewayContext = { match: undefined, identity: undefined, refusal: undefined, preflightAllow: undefined };
+    const table = tables.current;
+    const matcher = table.matcher;
+    const context: GatewayContext = { table, match: undefined, identity: undefined, refusal: undefined, preflightAllow: undefined };
     request.gateway = context;
     const headers = request.raw.headers;
     if (cors.enabled) cors.decorate(headers.origin, reply);

@@ -1,4 +1,6 @@
 import type { IncomingMessage } from "node:http";
+import type { RouteSpec } from "@todo-gateway/config";
+import type { VerifiedToken } from "../auth/verifier.ts";
 
 /**
  * Request headers the gateway never passes on as the client sent them: hop-by-hop headers
@@ -11,21 +13,28 @@ const NEVER_FORWARDED = new Set([
   "x-user-id", "x-request-id", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
 ]);
 
-export interface UpstreamIdentity {
-  readonly userId: string | undefined;
+export interface UpstreamRequest {
+  readonly route: RouteSpec;
+  readonly identity: VerifiedToken | undefined;
   readonly requestId: string;
+  /** Header names claim mappings set anywhere in the table: never taken from a client. */
+  readonly claimHeaderNames: ReadonlySet<string>;
+  /** The token to send instead of the client's, for routes that re-mint credentials. */
+  readonly mintedToken: string | undefined;
+  readonly bodyLength: number | undefined;
 }
+
+/** A claim value safe to carry in a header: a scalar of visible ASCII. */
+const HEADER_SAFE = /^[\x20-\x7e]*$/;
 
 /**
  * Builds the upstream request headers as a flat `[name, value, ...]` list from the raw client
  * headers (so repeated headers stay separate), then appends the gateway's own. Names listed in
  * the client's `Connection` header are dropped before, never after, the gateway's are added.
  */
-export function upstreamHeaders(
-  req: IncomingMessage,
-  identity: UpstreamIdentity,
-  options: { stripAuthorization: boolean; bodyLength: number | undefined },
-): string[] {
+export function upstreamHeaders(req: IncomingMessage, request: UpstreamRequest): string[] {
+  const { route, identity, claimHeaderNames } = request;
+  const keepAuthorization = route.credentials.kind === "forward";
   const raw = req.rawHeaders;
   const connectionListed = connectionTokens(req.headers.connection);
   const out: string[] = [];
@@ -40,16 +49,29 @@ export function upstreamHeaders(
       continue;
     }
     if (connectionListed !== undefined && connectionListed.has(name)) continue;
-    if (options.stripAuthorization && name === "authorization") continue;
+    if (claimHeaderNames.has(name)) continue;
+    if (!keepAuthorization && name === "authorization") continue;
     out.push(name, value);
   }
-  if (identity.userId !== undefined) out.push("x-user-id", identity.userId);
-  out.push("x-request-id", identity.requestId);
+  if (identity !== undefined) {
+    out.push("x-user-id", identity.sub);
+    const mapped = route.claimHeaders;
+    if (mapped !== undefined) {
+      for (const header in mapped) {
+        const value = identity.claims[mapped[header]!];
+        if ((typeof value === "string" || typeof value === "number" || typeof value === "boolean") && HEADER_SAFE.test(String(value))) {
+          out.push(header, String(value));
+        }
+      }
+    }
+  }
+  if (request.mintedToken !== undefined) out.push("authorization", `Bearer ${request.mintedToken}`);
+  out.push("x-request-id", request.requestId);
   const client = req.socket.remoteAddress ?? "unknown";
   out.push("x-forwarded-for", forwardedFor === "" ? client : `${forwardedFor}, ${client}`);
   out.push("x-forwarded-proto", (req.socket as { encrypted?: boolean }).encrypted ? "https" : "http");
   if (host !== undefined) out.push("x-forwarded-host", host);
-  if (options.bodyLength !== undefined) out.push("content-length", String(options.bodyLength));
+  if (request.bodyLength !== undefined) out.push("content-length", String(request.bodyLength));
   return out;
 }
 

@@ -1,0 +1,50 @@
+import type { RouteTable } from "@todo-gateway/config";
+import { Upstream } from "./pipeline/forward.ts";
+import { RouteMatcher } from "./pipeline/match.ts";
+import { UpstreamTokenMinter } from "./pipeline/mint.ts";
+
+/** How long a replaced upstream pool stays open for requests already sent through it. */
+const RETIRE_AFTER_MS = 30_000;
+
+/**
+ * The route table in force, compiled once: the matcher, one keep-alive pool per upstream, a
+ * minter per re-minting route, and every header name a claim mapping can set (scrubbed from
+ * all client requests). A reload builds a new one and swaps it in whole; each request keeps
+ * the one it started with.
+ */
+export class ActiveRouteTable {
+  readonly matcher: RouteMatcher;
+  readonly upstreams: ReadonlyMap<string, Upstream>;
+  readonly minters: ReadonlyMap<string, UpstreamTokenMinter>;
+  /** Lower-case names of headers only the gateway may set (claim mappings). */
+  readonly claimHeaderNames: ReadonlySet<string>;
+
+  constructor(readonly table: RouteTable, previous?: ActiveRouteTable) {
+    this.matcher = new RouteMatcher(table.routes);
+    const upstreams = new Map<string, Upstream>();
+    for (const [name, settings] of Object.entries(table.upstreams)) {
+      const reusable = previous?.upstreams.get(name);
+      upstreams.set(name, reusable?.sameAs(settings) ? reusable : new Upstream(name, settings));
+    }
+    this.upstreams = upstreams;
+    const minters = new Map<string, UpstreamTokenMinter>();
+    const claimHeaderNames = new Set<string>();
+    for (const route of table.routes) {
+      if (route.credentials.kind === "mint") minters.set(route.name, new UpstreamTokenMinter(route.credentials));
+      for (const header of Object.keys(route.claimHeaders ?? {})) claimHeaderNames.add(header);
+    }
+    this.minters = minters;
+    this.claimHeaderNames = claimHeaderNames;
+  }
+
+  /** Closes the pools the next table does not reuse, once in-flight requests had time to end. */
+  retire(next: ActiveRouteTable): void {
+    const unused = [...this.upstreams.values()].filter((upstream) => ![...next.upstreams.values()].includes(upstream));
+    if (unused.length === 0) return;
+    setTimeout(() => void Promise.all(unused.map((upstream) => upstream.close())), RETIRE_AFTER_MS).unref();
+  }
+
+  close(): Promise<void> {
+    return Promise.all([...this.upstreams.values()].map((upstream) => upstream.close())).then(() => undefined);
+  }
+}
