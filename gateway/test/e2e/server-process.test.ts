@@ -1,4 +1,7 @@
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JwksServer, createSigningKey, type SigningKey } from "../helpers/keys.ts";
@@ -76,4 +79,42 @@ describe("the gateway process", () => {
     expect(await server.exited).toBe(0);
     upstream.delayMs = 0;
   });
+
+  it("re-reads the route table on SIGHUP, and keeps the old one when the new file is bad", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sighup-"));
+    const file = join(dir, "routes.yaml");
+    const table = (routes: string) => `upstreams:\n  up: { url: "${upstream.url}" }\nroutes:\n${routes}`;
+    writeFileSync(file, table(`  - { name: one, methods: [GET], path: /one, upstream: up, auth: none }`));
+    const server = startServer({ GATEWAY_PORT: "0", GATEWAY_CONFIG: file, JWKS_URL: jwks.url, LOG_LEVEL: "silent" });
+    try {
+      const url = await server.listening;
+      expect((await fetch(`${url}/one`)).status).toBe(200);
+      expect((await fetch(`${url}/two`)).status).toBe(404);
+
+      writeFileSync(file, table(`  - { name: two, methods: [GET], path: /two, upstream: up, auth: none }`));
+      server.child.kill("SIGHUP");
+      await waitFor(async () => (await fetch(`${url}/two`)).status === 200);
+      expect((await fetch(`${url}/one`)).status).toBe(404);
+
+      writeFileSync(file, table(`  - { name: three, methods: [GET], path: /three, upstream: nowhere, auth: none }`));
+      server.child.kill("SIGHUP");
+      await waitFor(async () => server.output().stderr.includes("route table reload refused"));
+      expect(server.output().stderr).toContain(`gateway: route table reload refused: ${file}: routes[0].upstream: "nowhere" is not a declared upstream (up)`);
+      expect((await fetch(`${url}/two`)).status).toBe(200);
+      expect((await fetch(`${url}/three`)).status).toBe(404);
+    } finally {
+      server.child.kill("SIGTERM");
+      await server.exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+async function waitFor(condition: () => Promise<boolean> | boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error("condition not met in time");
+}
