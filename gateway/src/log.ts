@@ -1,3 +1,4 @@
+import { pino, type Logger } from "pino";
 import type { LogLevel } from "@todo-gateway/config";
 
 /**
@@ -16,4 +17,13 @@ export function loggerOptions(level: LogLevel) {
       censor: "[redacted]",
     },
   };
+}
+
+/**
+ * The gateway's one logger. Fastify's own request logger is off: it builds a child logger per
+ * request, which the hot path does not need; request lines carry `reqId` explicitly instead.
+ */
+export function createLogger(level: LogLevel, stream?: NodeJS.WritableStream): Logger {
+  const options = loggerOptions(level);
+  return stream ? pino(options, stream as pino.DestinationStream) : pino(options);
 }

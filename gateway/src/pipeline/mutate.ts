@@ -77,7 +77,8 @@ export function upstreamHeaders(req: IncomingMessage, request: UpstreamRequest):
 
 /** Header names listed in a `Connection` header, lower-cased; `undefined` when there are none. */
 export function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
+  // The usual values name no header: skip the split on the hot path.
+  if (value === undefined || value === "keep-alive" || value === "close" || value === "Keep-Alive") return undefined;
   const joined = Array.isArray(value) ? value.join(",") : value;
   const names = new Set<string>();
   for (const token of joined.split(",")) {

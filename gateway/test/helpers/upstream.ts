@@ -20,6 +20,10 @@ export class RecordingUpstream {
   status = 200;
   /** Extra headers every answer carries. */
   responseHeaders: Record<string, string> = {};
+  /** The answer body; by default a JSON echo of the method and target. */
+  responseBody: string | undefined;
+  /** Answer without Content-Length (chunked). */
+  chunked = false;
   private server: Server | undefined;
   url = "";
 
@@ -35,8 +39,10 @@ export class RecordingUpstream {
         this.requests.push(recorded);
         const answer = () => {
           if (res.destroyed) return;
-          res.writeHead(this.status, { "content-type": "application/json", "x-upstream": "recording", ...this.responseHeaders });
-          res.end(JSON.stringify({ received: { method: recorded.method, url: recorded.url } }));
+          const body = this.responseBody ?? JSON.stringify({ received: { method: recorded.method, url: recorded.url } });
+          const length = this.chunked ? {} : { "content-length": String(Buffer.byteLength(body)) };
+          res.writeHead(this.status, { "content-type": "application/json", "x-upstream": "recording", ...length, ...this.responseHeaders });
+          res.end(body);
         };
         if (this.delayMs > 0) setTimeout(answer, this.delayMs);
         else answer();

@@ -87,3 +87,30 @@ describe("pass-through", () => {
     }
   });
 });
+
+describe("answers without a body", () => {
+  it("passes a HEAD answer's Content-Length through, with no body", async () => {
+    fx = await startFixture();
+    fx.upstream.responseBody = '{"session":null}';
+    const get = await fetch(`${fx.gateway.url}/api/auth/session`);
+    const length = get.headers.get("content-length");
+    expect(Number(length)).toBeGreaterThan(0);
+    const head = await fetch(`${fx.gateway.url}/api/auth/session`, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-length")).toBe(length);
+    expect(await head.text()).toBe("");
+  });
+
+  it("relays large and unsized answers unchanged", async () => {
+    fx = await startFixture();
+    const headers = await fx.bearer();
+    for (const [size, chunked] of [[200_000, false], [70_000, true], [10, true]] as const) {
+      fx.upstream.responseBody = "y".repeat(size);
+      fx.upstream.chunked = chunked;
+      const response = await fetch(`${fx.gateway.url}/api/user-1/tasks`, { headers });
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-length")).toBe(chunked ? null : String(size));
+      expect((await response.text()).length).toBe(size);
+    }
+  });
+});
