@@ -1,0 +1,117 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeRequest, measureProcesses, readProc, runLoad } from "../src/measure.ts";
+import type { PlannedRequest } from "../src/scenarios.ts";
+
+let server: Server;
+let url: string;
+const arrivals: number[] = [];
+
+beforeAll(async () => {
+  server = createServer((request, response) => {
+    arrivals.push(performance.now());
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      response.writeHead(request.url === "/missing" ? 404 : 200, { "content-type": "text/plain" });
+      // Echo paths answer with the path and the number of body bytes received.
+      response.end(request.url!.startsWith("/echo/") ? `${request.url} ${Buffer.concat(chunks).length}` : "ok");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+describe("encodeRequest", () => {
+  it("writes an HTTP/1.1 request with Host, keep-alive, the request's headers and a byte-exact Content-Length", () => {
+    const planned: PlannedRequest = {
+      kind: "create", method: "POST", path: "/api/u/tasks", headers: { authorization: "Bearer t", "content-type": "application/json" },
+      body: '{"title":"café"}', expect: 201,
+    };
+    expect(encodeRequest(planned, "127.0.0.1:8080").toString("utf8")).toBe(
+      "POST /api/u/tasks HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nConnection: keep-alive\r\n" +
+        "authorization: Bearer t\r\ncontent-type: application/json\r\nContent-Length: 17\r\n\r\n" + '{"title":"café"}',
+    );
+  });
+
+  it("encodes a reused request object once", () => {
+    const cache = new WeakMap<PlannedRequest, Buffer>();
+    const planned: PlannedRequest = { kind: "list", method: "GET", path: "/", headers: {}, expect: 200 };
+    expect(encodeRequest(planned, "h", cache)).toBe(encodeRequest(planned, "h", cache));
+  });
+});
+
+describe("runLoad", () => {
+  it("delivers request bodies intact and hands each answer to the request that asked", async () => {
+    const bodies: string[] = [];
+    let n = 0;
+    const source = {
+      next: (): PlannedRequest => {
+        const i = n++;
+        return { kind: "echo", method: "POST", path: `/echo/${i}`, headers: { "content-type": "text/plain" }, body: `ünïcode ${i}`, expect: 200, onDone: (_s, body) => bodies.push(`${i}:${body}`) };
+      },
+    };
+    await runLoad({ url, mode: { kind: "concurrency", connections: 2 }, durationS: 0.2, source });
+    expect(bodies.length).toBeGreaterThan(10);
+    for (const entry of bodies) {
+      const [i, body] = entry.split(":");
+      expect(body).toBe(`/echo/${i} ${Buffer.byteLength(`ünïcode ${i}`)}`);
+    }
+  });
+
+  it("counts every answer whose status is not the one its request expects, by kind", async () => {
+    let n = 0;
+    const source = {
+      next: (): PlannedRequest => (n++ % 4 === 0
+        ? { kind: "missing", method: "GET", path: "/missing", headers: {}, expect: 200 }
+        : { kind: "present", method: "GET", path: "/present", headers: {}, expect: 200 }),
+    };
+    const result = await runLoad({ url, mode: { kind: "concurrency", connections: 4 }, durationS: 0.3, source });
+    expect(result.responses).toBeGreaterThan(40);
+    expect(result.statuses["404"]).toBeGreaterThan(0);
+    expect(result.unexpected).toEqual({ "missing 404": result.statuses["404"] });
+    expect(result.unexpectedCount).toBe(result.statuses["404"]);
+    expect(result.errors).toBe(0);
+    expect(result.latency.p50).toBeGreaterThan(0);
+    expect(result.latency.p50).toBeLessThan(result.latency.max + 1e-9);
+  });
+
+  it("paces the fixed-rate mode evenly through each second instead of bursting at its start", async () => {
+    arrivals.length = 0;
+    const source = { next: (): PlannedRequest => ({ kind: "ok", method: "GET", path: "/", headers: {}, expect: 200 }) };
+    const result = await runLoad({ url, mode: { kind: "rate", rate: 400, connections: 8 }, durationS: 1.5, source });
+    expect(result.rateAchieved).toBeGreaterThan(0.85);
+    expect(result.rateAchieved).toBeLessThan(1.1);
+    // 400 req/s is 20 per 50 ms window. autocannon's own limiter sends the whole second's 400
+    // in the first window or two of each second. Paced sends fill nearly every window; only a
+    // stall of the event loop (other tests share the cores) bunches a few up.
+    const start = arrivals[0]!;
+    const windows = Math.floor((arrivals.at(-1)! - start) / 50) + 1;
+    const perWindow = new Array<number>(windows).fill(0);
+    for (const t of arrivals) perWindow[Math.floor((t - start) / 50)]! += 1;
+    expect(perWindow.filter((n) => n > 0).length).toBeGreaterThan(windows * 0.7);
+    expect(Math.max(...perWindow)).toBeLessThan(120);
+  });
+});
+
+describe("measureProcesses", () => {
+  it.runIf(readProc(process.pid) !== null)("measures the CPU a process spends during the work, per response", async () => {
+    const { result, costs } = await measureProcesses({ self: process.pid, nobody: undefined }, async () => {
+      // Burn 120 ms of CPU time (not wall time: other test files share the cores).
+      const start = process.cpuUsage();
+      while (process.cpuUsage(start).user < 120_000) Math.sqrt(Math.random());
+      return { responses: 100 };
+    });
+    expect(result.responses).toBe(100);
+    expect(costs.nobody).toBeNull();
+    expect(costs.self!.cpuMs).toBeGreaterThanOrEqual(90);
+    expect(costs.self!.cpuUsPerRequest).toBeCloseTo((costs.self!.cpuMs * 1000) / 100, 6);
+    expect(costs.self!.peakRssBytes).toBeGreaterThan(10 * 2 ** 20);
+  });
+});
