@@ -41,7 +41,7 @@ declare module "fastify" {
  */
 export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): Promise<FastifyInstance> {
   const now = deps.now ?? Date.now;
-  const log = createLogger(deps.logger === false ? "silent" : config.logLevel, deps.logStream);
+  const { log, access } = createLogger(deps.logger === false ? "silent" : config.logLevel, deps.logStream);
   const metrics = new Metrics();
   // eslint-disable-next-line prefer-const -- the verifier and the resolver refer to each other
   let verifier: TokenVerifier;
@@ -54,7 +54,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
     events: {
       onFetch: (result, detail) => {
         metrics.jwksFetches[result] += 1;
-        if (result === "failure") log.warn({ err: detail.error }, "JWKS fetch failed; keeping cached keys");
+        if (result === "failure") log.warn({ err: detail.error, keysLoaded: keys.keyCount }, "JWKS fetch failed; verifying with the keys already loaded");
       },
       onKeysRetired: () => verifier.forget(),
     },
@@ -165,18 +165,15 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
     }
   }
 
-  const logRequests = log.isLevelEnabled("info");
   app.addHook("onResponse", (request, reply, done) => {
     const context = request.gateway;
     const route = context?.match?.route.spec.name ?? "unmatched";
     const elapsedMs = reply.elapsedTime;
     metrics.observeRequest(route, reply.statusCode, elapsedMs / 1000);
-    if (logRequests) {
-      log.info({
-        reqId: request.id, method: request.raw.method, route, status: reply.statusCode, ms: Math.round(elapsedMs * 100) / 100,
-        sub: context?.identity?.sub, granted: context?.refusal === undefined, reason: context?.refusal,
-      }, "request");
-    }
+    access({
+      reqId: request.id, method: request.raw.method ?? "", route, status: reply.statusCode, ms: Math.round(elapsedMs * 100) / 100,
+      sub: context?.identity?.sub, reason: context?.refusal,
+    });
     done();
   });
 

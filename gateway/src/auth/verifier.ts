@@ -6,6 +6,9 @@ import type { Metrics } from "../ops/metrics.ts";
 import { parseCompactJws } from "./compact-jws.ts";
 import type { KeyResolver } from "./keys.ts";
 
+/** An RFC 9110 field value: visible ASCII, obs-text (Latin-1), and inner spaces or tabs. */
+const HEADER_VALUE = /^[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?$/;
+
 /** What the rest of the pipeline knows about a caller once its token is accepted. */
 export interface VerifiedToken {
   readonly sub: string;
@@ -88,6 +91,9 @@ export class TokenVerifier {
       throw toTokenError(error);
     }
     if (typeof payload.sub !== "string" || payload.sub === "") throw new InvalidTokenError("missing sub claim");
+    // The upstream learns the caller from X-User-Id: a sub no header can carry is refused here
+    // rather than failing (or being mangled) on the way upstream.
+    if (!HEADER_VALUE.test(payload.sub)) throw new InvalidTokenError("sub cannot be passed upstream");
     // jose only checks a future iat when a max age is set; CONTRACT §4 refuses it always.
     if (typeof payload.iat === "number" && payload.iat > nowMs / 1000 + jwt.clockToleranceS) {
       throw new InvalidTokenError("token issued in the future");

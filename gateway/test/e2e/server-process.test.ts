@@ -80,6 +80,25 @@ describe("the gateway process", () => {
     upstream.delayMs = 0;
   });
 
+  it("writes one JSON line per request to stdout, all of them flushed by a clean stop", async () => {
+    const server = startServer({
+      GATEWAY_PORT: "0", JWKS_URL: jwks.url, LEGACY_API_URL: upstream.url, AUTH_SERVICE_URL: upstream.url,
+      JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, LOG_LEVEL: "info",
+    });
+    const url = await server.listening;
+    const token = await mintToken({ key, sub: "user-1", iat: Math.floor(Date.now() / 1000) });
+    for (let i = 0; i < 25; i++) {
+      await fetch(`${url}/api/user-1/tasks`, { headers: { authorization: `Bearer ${token}`, "x-request-id": `line-${i}` } });
+    }
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    const lines = server.output().stdout.split("\n").filter((line) => line.startsWith("{"));
+    const requests = lines.map((line) => JSON.parse(line) as { msg: string; reqId: string; status: number }).filter((entry) => entry.msg === "request");
+    expect(requests.map((entry) => entry.reqId)).toEqual(Array.from({ length: 25 }, (_, i) => `line-${i}`));
+    expect(requests.every((entry) => entry.status === 200)).toBe(true);
+    expect(server.output().stdout).not.toContain(token.split(".")[2]!);
+  });
+
   it("re-reads the route table on SIGHUP, and keeps the old one when the new file is bad", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sighup-"));
     const file = join(dir, "routes.yaml");

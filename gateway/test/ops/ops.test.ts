@@ -88,6 +88,35 @@ describe("logs", () => {
     expect(requestLines[2]).toMatchObject({ reqId: "log-test-3", status: 401, granted: false, reason: "invalid_token" });
     expect(typeof requestLines[0]!.ms).toBe("number");
     const all = lines.join("\n");
+    expect(lines.every((line) => typeof JSON.parse(line) === "object")).toBe(true);
     for (const secret of [token.split(".")[1]!, token.split(".")[2]!, "s3cr3t"]) expect(all).not.toContain(secret);
+  });
+});
+
+describe("the request line with a hostile sub", () => {
+  it("stays one valid JSON line whatever the token's sub contains", async () => {
+    const lines: string[] = [];
+    const stream = new PassThrough();
+    stream.on("data", (chunk: Buffer) => lines.push(...chunk.toString().split("\n").filter(Boolean)));
+    fx = await startFixture();
+    const config = loadGatewayConfig({
+      JWKS_URL: fx.jwks.url, LEGACY_API_URL: fx.upstream.url, AUTH_SERVICE_URL: fx.upstream.url,
+      JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, LOG_LEVEL: "info",
+    });
+    const app = await buildApp(config, { now: () => NOW_MS, logStream: stream });
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    const sub = 'evil"},{"level":60,"msg":"forged ü';
+    try {
+      const token = await fx.token(sub);
+      const response = await fetch(`${url}/api/${encodeURIComponent(sub)}/tasks`, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(200);
+    } finally {
+      await app.close();
+    }
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(entries.filter((entry) => entry.msg === "request")).toHaveLength(1);
+    expect(entries.find((entry) => entry.msg === "request")!.sub).toBe(sub);
+    expect(entries.some((entry) => entry.level === 60)).toBe(false);
   });
 });

@@ -94,6 +94,23 @@ describe("issuer, audience and subject", () => {
     }
   });
 
+  it("refuses a sub that no X-User-Id header could carry", async () => {
+    for (const sub of ["line\nbreak", "tab-first\t", "\u2028", "日本", " padded", "nul\u0000"]) {
+      // Refused either by the guard (an encoded control character in the path) or by the verifier.
+      const response = await call(await fx.token(sub), encodeURIComponent(sub));
+      expect([400, 401], JSON.stringify(sub)).toContain(response.status);
+    }
+    const r = await refusal(await call(await fx.token("日本"), encodeURIComponent("日本")));
+    expect(r.status).toBe(401);
+    expect(r.body.detail).toBe("sub cannot be passed upstream");
+  });
+
+  it("accepts a sub of visible ASCII or Latin-1 with inner spaces", async () => {
+    for (const sub of ["user 1", "jöe", "a|b~c"]) {
+      expect((await call(await fx.token(sub), encodeURIComponent(sub))).status).toBe(200);
+    }
+  });
+
   it("refuses a payload that names sub twice", async () => {
     const text = `{"sub":"user-2","iss":"${ISSUER}","aud":"${AUDIENCE}","exp":${NOW_S + 60},"sub":"user-1"}`;
     const before = fx.forwarded();
