@@ -22,7 +22,7 @@ export interface VerifierOptions {
   readonly keys: KeyResolver;
   readonly metrics: Metrics;
   readonly now?: () => number;
-  /** Upper bound on the memory the verified-token cache may hold, in bytes of token text. */
+  /** Upper bound on the memory the verified-token cache may hold, in estimated bytes. */
   readonly cacheMaxBytes?: number;
 }
 
@@ -40,7 +40,8 @@ export class TokenVerifier {
 
   constructor(private readonly options: VerifierOptions) {
     const maxBytes = options.cacheMaxBytes ?? 32 * 1024 * 1024;
-    this.accepted = new LRUCache({ maxSize: maxBytes, sizeCalculation: (_v, key) => key.length + 200 });
+    // An entry holds the token text (the key) and its decoded claims: count roughly both.
+    this.accepted = new LRUCache({ maxSize: maxBytes, sizeCalculation: (_v, key) => key.length * 3 + 200 });
     this.forged = new LRUCache({ maxSize: maxBytes / 4, sizeCalculation: (_v, key) => key.length + 50 });
     this.algorithms = new Set(options.jwt.algorithms);
     this.now = options.now ?? Date.now;
