@@ -7,7 +7,7 @@ import { createLogger } from "./log.ts";
 import { Metrics } from "./ops/metrics.ts";
 import { checkReadiness } from "./ops/readiness.ts";
 import { CorsPolicy } from "./pipeline/cors.ts";
-import { decodeSegment } from "./pipeline/guard.ts";
+import { decodeSegment, guardTarget } from "./pipeline/guard.ts";
 import { createPipeline } from "./pipeline/index.ts";
 import { upstreamHeaders } from "./pipeline/mutate.ts";
 import { requestIdFor } from "./request-id.ts";
@@ -77,6 +77,8 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
     exposeHeadRoutes: false,
     trustProxy: false,
     requestTimeout: 120_000,
+    // Host is checked by the pipeline, so a missing one gets a problem+json answer like any refusal.
+    http: { requireHostHeader: false },
     frameworkErrors: (error, request, reply) => refuse(request, reply, toGatewayError(error)),
     clientErrorHandler: (error, socket) => {
       // Errors from Node's HTTP parser (malformed framing, CL with TE, oversize headers).
@@ -84,6 +86,23 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
       else socket.destroy(error);
     },
   });
+
+  // Node keeps only the first 2,000 header lines and silently drops the rest, which would hide
+  // a late second Authorization header from the count; the 16 KiB header limit bounds them anyway.
+  app.server.maxHeadersCount = 0;
+  // CONNECT never reaches Fastify (Node would close the socket without a word): answer it here.
+  app.server.on("connect", (req: { url?: string }, socket: import("node:net").Socket) => {
+    socket.end(rawProblemResponse(connectRefusal(req.url ?? "")));
+  });
+  function connectRefusal(target: string): GatewayError {
+    try {
+      const { segments } = guardTarget(target);
+      tables.current.matcher.match("CONNECT", segments);
+      return new RouteNotFoundError("no route matches this path");
+    } catch (error) {
+      return toGatewayError(error);
+    }
+  }
 
   app.decorateRequest("gateway", null as never);
   app.decorate("replaceRouteTable", (table: RouteTable) => {

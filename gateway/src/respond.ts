@@ -63,12 +63,14 @@ export function sendProblem(reply: FastifyReply, error: GatewayError): FastifyRe
   return reply.send(Buffer.from(JSON.stringify(problemBody(error))));
 }
 
-/** For errors raised before Fastify has a request (the HTTP parser's): a complete raw response. */
+/** For errors answered outside Fastify (the HTTP parser's, CONNECT): a complete raw response. */
 export function rawProblemResponse(error: GatewayError): string {
   const body = JSON.stringify(problemBody(error));
+  const allow = error instanceof MethodNotAllowedError ? `Allow: ${error.allow.join(", ")}\r\n` : "";
   return (
     `HTTP/1.1 ${error.status} ${error.title}\r\n` +
     "Content-Type: application/problem+json\r\n" +
+    allow +
     `Content-Length: ${Buffer.byteLength(body)}\r\n` +
     "Connection: close\r\n\r\n" +
     body

@@ -64,7 +64,8 @@ export class KeyResolver {
     this.asymmetric = options.algorithms.filter((alg) => !isHmacAlgorithm(alg));
     this.now = options.now ?? Date.now;
     this.cooldownMs = options.unknownKidCooldownMs ?? 30_000;
-    this.minRefreshMs = options.minRefreshMs ?? 5_000;
+    // Never more often than the unknown-kid cadence, whatever max-age the JWKS sends.
+    this.minRefreshMs = options.minRefreshMs ?? 30_000;
     this.maxRefreshMs = options.maxRefreshMs ?? 15 * 60_000;
     this.defaultRefreshMs = options.defaultRefreshMs ?? 5 * 60_000;
     this.fetchTimeoutMs = options.fetchTimeoutMs ?? 5_000;
@@ -91,13 +92,16 @@ export class KeyResolver {
   }
 
   /** jose's key callback: the key for this protected header, or a typed refusal. */
-  readonly getKey = async (header: { alg?: string; kid?: string }): Promise<VerifyKey> => {
+  readonly getKey = async (header: { alg?: string; kid?: unknown }): Promise<VerifyKey> => {
     const alg = header.alg ?? "";
+    // RFC 7515 §4.1.4: kid is a string. Anything else is not "no kid".
+    if (header.kid !== undefined && typeof header.kid !== "string") throw new InvalidTokenError("kid is not a string");
     if (isHmacAlgorithm(alg)) {
       if (this.hmacKey === undefined) throw new InvalidTokenError("algorithm not allowed");
       return this.hmacKey;
     }
-    const found = this.lookup(alg, header.kid);
+    const kid = header.kid as string | undefined;
+    const found = this.lookup(alg, kid);
     if (found) return found;
     // Wait on at most one fetch: the one already under way, or a new one if the cooldown allows.
     if (this.inflight) {
@@ -106,7 +110,7 @@ export class KeyResolver {
       this.lastMissFetchAt = this.now();
       await this.refresh();
     }
-    const refetched = this.lookup(alg, header.kid);
+    const refetched = this.lookup(alg, kid);
     if (refetched) return refetched;
     if (!this.loaded) throw new KeysUnavailableError("the signing keys could not be loaded");
     throw new InvalidTokenError("no key matches the token");
@@ -153,8 +157,9 @@ export class KeyResolver {
       this.options.events?.onFetch?.("success", { keys: next.size });
     } catch (error) {
       this.failures += 1;
-      // Retry sooner while nothing is loaded; keep serving cached keys meanwhile.
-      nextInMs = Math.min(1_000 * 2 ** Math.min(this.failures - 1, 5), 30_000);
+      // Retry quickly while nothing is loaded (readiness waits on it); once keys are cached,
+      // keep serving them and retry at the normal floor.
+      nextInMs = this.loaded ? this.minRefreshMs : Math.min(1_000 * 2 ** Math.min(this.failures - 1, 5), 30_000);
       this.options.events?.onFetch?.("failure", { error });
     }
     this.schedule(nextInMs);
@@ -200,7 +205,13 @@ export class KeyResolver {
           // A key this runtime cannot import for this algorithm is simply not offered for it.
         }
       }
-      if (byAlg.size > 0 && !result.has(entry.kid)) {
+      if (byAlg.size === 0) continue;
+      // One kid may name keys of different types (RFC 7517 §4.5): keep the first key per algorithm.
+      const existing = result.get(entry.kid);
+      if (existing) {
+        for (const [alg, key] of byAlg) if (!existing.byAlg.has(alg)) (existing.byAlg as Map<string, CryptoKey>).set(alg, key);
+        result.set(entry.kid, { fingerprint: existing.fingerprint + JSON.stringify(publicPart(entry)), byAlg: existing.byAlg });
+      } else {
         result.set(entry.kid, { fingerprint: JSON.stringify(publicPart(entry)), byAlg });
       }
     }

@@ -48,6 +48,11 @@ export class Upstream {
     } catch (error) {
       throw this.failure(error);
     }
+    if (response.statusCode < 100 || response.statusCode > 599) {
+      // dump(), not destroy(): a destroyed body emits an error nobody listens to, and crashes.
+      void response.body.dump().catch(() => undefined);
+      throw new UpstreamUnavailableError(`the ${this.name} upstream answered with an invalid status`);
+    }
     const answerHeaders = passThroughHeaders(response.headers);
     const length = Number(response.headers["content-length"]);
     if (length <= BUFFERED_ANSWER_MAX_BYTES) {

@@ -71,3 +71,28 @@ export function decodeSegment(segment: string): string {
     throw new MalformedTargetError("the path contains a percent-escape that is not UTF-8");
   }
 }
+
+/** RFC 9110 §7.2 / RFC 3986 §3.2.2: a reg-name, IPv4 or bracketed IPv6 literal, optional port. */
+const HOST = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=%]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/**
+ * RFC 9112 §3.2: an HTTP/1.1 request must carry exactly one valid Host. A second Host could
+ * route differently at the upstream than at the gateway, so it is refused, not picked from.
+ */
+export function guardHost(rawHeaders: readonly string[], httpVersionMinor: number): void {
+  let host: string | undefined;
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 4 && name.toLowerCase() === "host") {
+      count += 1;
+      host = rawHeaders[i + 1]!;
+    }
+  }
+  if (count > 1) throw new MalformedTargetError("more than one Host header");
+  if (count === 0) {
+    if (httpVersionMinor >= 1) throw new MalformedTargetError("an HTTP/1.1 request needs a Host header");
+    return;
+  }
+  if (!HOST.test(host!)) throw new MalformedTargetError("the Host header is not a valid host");
+}

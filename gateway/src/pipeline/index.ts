@@ -3,7 +3,7 @@ import type { TokenVerifier, VerifiedToken } from "../auth/verifier.ts";
 import { authorize } from "./authorize.ts";
 import { preflightMethod, type CorsPolicy } from "./cors.ts";
 import { extractBearerToken } from "./extract.ts";
-import { guardTarget } from "./guard.ts";
+import { guardHost, guardTarget } from "./guard.ts";
 import type { RouteMatch } from "./match.ts";
 import type { ActiveRouteTable } from "../route-table.ts";
 
@@ -51,6 +51,7 @@ export function createPipeline({ tables, verifier, maxTokenBytes, drainState, co
     const headers = request.raw.headers;
     if (cors.enabled) cors.decorate(headers.origin, reply);
 
+    guardHost(request.raw.rawHeaders, request.raw.httpVersionMinor);
     const target = guardTarget(request.raw.url ?? "");
     const preflightFor = cors.enabled ? preflightMethod(request.raw.method, headers) : undefined;
     if (preflightFor !== undefined) {

@@ -11,6 +11,8 @@ const NEVER_FORWARDED = new Set([
   "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
   "host", "content-length", "expect", "proxy-authorization",
   "x-user-id", "x-request-id", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+  // Other client-asserted provenance: the gateway's X-Forwarded-* say the same, truthfully.
+  "x-real-ip", "forwarded",
 ]);
 
 export interface UpstreamRequest {
@@ -50,6 +52,12 @@ export function upstreamHeaders(req: IncomingMessage, request: UpstreamRequest):
     }
     if (connectionListed !== undefined && connectionListed.has(name)) continue;
     if (claimHeaderNames.has(name)) continue;
+    // CGI-style servers read X_User_Id as X-User-Id: an underscore variant of a header only the
+    // gateway may set is dropped like the header itself.
+    if (name.includes("_")) {
+      const dashed = name.replaceAll("_", "-");
+      if (NEVER_FORWARDED.has(dashed) || claimHeaderNames.has(dashed)) continue;
+    }
     if (!keepAuthorization && name === "authorization") continue;
     out.push(name, value);
   }

@@ -134,3 +134,22 @@ describe("verified-token cache", () => {
     expect(metrics).toContain("gateway_token_cache_hits_total 0\n");
   });
 });
+
+describe("a JWKS that reuses a kid across key types", () => {
+  it("verifies each algorithm with the key of its own type under that kid", async () => {
+    const rsa = await createSigningKey("RS256", "shared-kid");
+    const ed = await createSigningKey("EdDSA", "shared-kid");
+    fx = await startFixture({ JWT_ALGORITHMS: "EdDSA,RS256" });
+    fx.jwks.publish(rsa, ed);
+    const { startGateway } = await import("../helpers/gateway.ts");
+    const gateway = await startGateway({ JWKS_URL: fx.jwks.url, LEGACY_API_URL: fx.upstream.url, AUTH_SERVICE_URL: fx.upstream.url, JWT_ALGORITHMS: "EdDSA,RS256" });
+    try {
+      for (const key of [rsa, ed]) {
+        const response = await fetch(`${gateway.url}/api/user-1/tasks`, { headers: { authorization: `Bearer ${await mintToken({ key })}` } });
+        expect({ alg: key.alg, status: response.status }).toEqual({ alg: key.alg, status: 200 });
+      }
+    } finally {
+      await gateway.close();
+    }
+  });
+});

@@ -114,3 +114,27 @@ describe("answers without a body", () => {
     }
   });
 });
+
+describe("odd upstream answers and credentials", () => {
+  it("answers 502 when the upstream's status is not an HTTP status", async () => {
+    const { createServer: createTcpServer } = await import("node:net");
+    const weird = createTcpServer((socket) => socket.once("data", () => socket.end("HTTP/1.1 600 Weird\r\nContent-Length: 2\r\n\r\nok")));
+    await new Promise<void>((resolve) => weird.listen(0, "127.0.0.1", resolve));
+    try {
+      fx = await startFixture({ LEGACY_API_URL: `http://127.0.0.1:${(weird.address() as AddressInfo).port}` });
+      const r = await refusal(await fetch(`${fx.gateway.url}/api/user-1/tasks`, { headers: await fx.bearer() }));
+      expect(r.status).toBe(502);
+      expect(r.body.detail).toBe("the legacy upstream answered with an invalid status");
+    } finally {
+      weird.close();
+    }
+  });
+
+  it("always forwards Authorization to the auth-service, even with STRIP_AUTHORIZATION=true", async () => {
+    fx = await startFixture({ STRIP_AUTHORIZATION: "true" });
+    await fetch(`${fx.gateway.url}/api/auth/token`, { headers: { authorization: "Bearer session-token" } });
+    expect(fx.upstream.last!.headers.authorization).toBe("Bearer session-token");
+    await fetch(`${fx.gateway.url}/api/user-1/tasks`, { headers: await fx.bearer() });
+    expect(fx.upstream.last!.headers.authorization).toBeUndefined();
+  });
+});

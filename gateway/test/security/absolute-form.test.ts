@@ -36,4 +36,15 @@ describe("request-target forms", () => {
     expect(response.headers["content-type"]).toBe("application/problem+json");
     expect(JSON.parse(response.body)).toMatchObject({ status: 400, title: "Malformed request target" });
   });
+
+  it("answers CONNECT, which never reaches a route, as 400 for an authority and 405 on a known path", async () => {
+    const before = fx.forwarded();
+    const authority = await sendRaw(fx.gateway.port, ["CONNECT 127.0.0.1:443 HTTP/1.1", "Host: 127.0.0.1:443", auth, "", ""].join("\r\n"));
+    expect(authority.status).toBe(400);
+    expect(authority.headers["content-type"]).toBe("application/problem+json");
+    const known = await sendRaw(fx.gateway.port, ["CONNECT /api/alice/tasks HTTP/1.1", "Host: gateway.test", auth, "", ""].join("\r\n"));
+    expect(known.status).toBe(405);
+    expect(known.headers.allow).toBe("GET, POST");
+    expect(fx.forwarded()).toBe(before);
+  });
 });

@@ -79,6 +79,14 @@ describe("where the token may come from", () => {
     expect(fx.forwarded()).toBe(before);
   });
 
+  it("sees a second Authorization header however late it comes in the header block", async () => {
+    // Node keeps only the first 2,000 header lines by default; a count over what it keeps would miss this one.
+    const filler = Array.from({ length: 2100 }, (_, i) => `a${i}: 1`);
+    const response = await sendRaw(fx.gateway.port, rawGet("/api/alice/tasks", [`Authorization: Bearer ${token}`, ...filler, "Authorization: Bearer x"]));
+    expect(response.status).toBe(400);
+    expect(response.headers["www-authenticate"]).toContain('error="invalid_request"');
+  });
+
   it("refuses a bearer value with two tokens", async () => {
     const response = await fetch(url(), { headers: { authorization: `Bearer ${token} ${token}` } });
     expect(response.status).toBe(401);

@@ -70,4 +70,16 @@ describe("keys named by the token", () => {
     const impostor = await createSigningKey("EdDSA", fx.key.kid);
     expect((await call(await mintToken({ key: impostor }))).status).toBe(401);
   });
+
+  it.each([
+    ["a number", () => 1],
+    ["null", () => null],
+    ["an array holding the real kid", () => [fx.key.kid]],
+    ["an object", () => ({})],
+  ])("refuses a kid that is %s, even with one published key", async (_what, kid) => {
+    const token = await mintToken({ key: fx.key, header: { kid: kid() } });
+    const r = await refusal(await call(token));
+    expect(r.status).toBe(401);
+    expect(r.body.detail).toBe("kid is not a string");
+  });
 });

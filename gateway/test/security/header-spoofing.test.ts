@@ -73,6 +73,21 @@ describe("X-User-Id", () => {
   });
 });
 
+describe("look-alike and provenance headers", () => {
+  it("drops underscore variants of the headers only the gateway sets", async () => {
+    await send(["X_User_Id: bob", "x_forwarded_for: 10.9.9.9", "X_Request_Id: forged"]);
+    const names = fx.upstream.last!.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+    expect(names.filter((n) => n.includes("_"))).toEqual([]);
+    expect(headerValues("x-user-id")).toEqual(["alice"]);
+  });
+
+  it("drops client-asserted X-Real-IP and Forwarded", async () => {
+    await send(["X-Real-IP: 10.0.0.1", "Forwarded: for=10.0.0.1;proto=https"]);
+    expect(headerValues("x-real-ip")).toEqual([]);
+    expect(headerValues("forwarded")).toEqual([]);
+  });
+});
+
 describe("provenance headers", () => {
   it("appends the socket address to the client's X-Forwarded-For", async () => {
     await send(["X-Forwarded-For: 203.0.113.9", "X-Forwarded-For: 10.0.0.1"]);
