@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { GatewayConfig, RouteTable } from "@todo-gateway/config";
 import { KeyResolver } from "./auth/keys.ts";
@@ -91,7 +92,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
   // a late second Authorization header from the count; the 16 KiB header limit bounds them anyway.
   app.server.maxHeadersCount = 0;
   // CONNECT never reaches Fastify (Node would close the socket without a word): answer it here.
-  app.server.on("connect", (req: { url?: string }, socket: import("node:net").Socket) => {
+  app.server.on("connect", (req: { url?: string }, socket: Socket) => {
     socket.end(rawProblemResponse(connectRefusal(req.url ?? "")));
   });
   function connectRefusal(target: string): GatewayError {
