@@ -56,7 +56,7 @@ export interface RouteSpec {
 
 /** The gateway's own endpoints: always present, never replaced by a table file. */
 export const OPS_ROUTES: readonly RouteSpec[] = [
-  { name: "healthz", methods: ["GET"], path: "/healthz", target: { kind: "ops", endpoint: "healthz" }, auth: "none", credentials: { kind: "strip" } },
-  { name: "readyz", methods: ["GET"], path: "/readyz", target: { kind: "ops", endpoint: "readyz" }, auth: "none", credentials: { kind: "strip" } },
+  { name: "healthz", methods: ["GET", "HEAD"], path: "/healthz", target: { kind: "ops", endpoint: "healthz" }, auth: "none", credentials: { kind: "strip" } },
+  { name: "readyz", methods: ["GET", "HEAD"], path: "/readyz", target: { kind: "ops", endpoint: "readyz" }, auth: "none", credentials: { kind: "strip" } },
   { name: "metrics", methods: ["GET"], path: "/metrics", target: { kind: "ops", endpoint: "metrics" }, auth: "none", credentials: { kind: "strip" } },
 ];

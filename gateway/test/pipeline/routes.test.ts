@@ -24,7 +24,7 @@ describe("deny by default", () => {
     ["HEAD", "/api/user-1/tasks", "GET, POST"],
     ["POST", "/api/user-1/tasks/1", "GET, PUT, DELETE"],
     ["GET", "/api/user-1/tasks/1/complete", "PATCH"],
-    ["POST", "/healthz", "GET"],
+    ["POST", "/healthz", "GET, HEAD"],
     ["DELETE", "/metrics", "GET"],
   ])("answers 405 with Allow for %s %s", async (method, path, allow) => {
     const before = fx.forwarded();
@@ -32,6 +32,14 @@ describe("deny by default", () => {
     expect(response.status).toBe(405);
     expect(response.headers.get("allow")).toBe(allow);
     expect(fx.forwarded()).toBe(before);
+  });
+
+  it("answers HEAD on the health endpoints, for load balancers", async () => {
+    for (const path of ["/healthz", "/readyz"]) {
+      const response = await fetch(`${fx.gateway.url}${path}`, { method: "HEAD" });
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe("");
+    }
   });
 
   it("answers an unknown method on a known path with 405", async () => {
