@@ -1,10 +1,7 @@
 import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
-import { loadGatewayConfig } from "@todo-gateway/config";
-import { buildApp } from "../../src/app.ts";
 import { startFixture, type Fixture } from "../helpers/fixture.ts";
-import { NOW_MS } from "../helpers/clock.ts";
-import { AUDIENCE, ISSUER } from "../helpers/tokens.ts";
+import { startGateway } from "../helpers/gateway.ts";
 
 let fx: Fixture | undefined;
 afterEach(async () => {
@@ -60,26 +57,29 @@ describe("metrics", () => {
   });
 });
 
+/** A gateway in front of the fixture that logs at `level` into `lines`. */
+async function startLoggingGateway(level: string) {
+  const lines: string[] = [];
+  const stream = new PassThrough();
+  stream.on("data", (chunk: Buffer) => lines.push(...chunk.toString().split("\n").filter(Boolean)));
+  fx = await startFixture();
+  const gateway = await startGateway(
+    { JWKS_URL: fx.jwks.url, LEGACY_API_URL: fx.upstream.url, AUTH_SERVICE_URL: fx.upstream.url, LOG_LEVEL: level },
+    { logger: true, logStream: stream },
+  );
+  return { url: gateway.url, lines, close: () => gateway.close() };
+}
+
 describe("logs", () => {
   it("writes one JSON line per request and never a token, cookie or set-cookie", async () => {
-    const lines: string[] = [];
-    const stream = new PassThrough();
-    stream.on("data", (chunk: Buffer) => lines.push(...chunk.toString().split("\n").filter(Boolean)));
-    fx = await startFixture();
-    const config = loadGatewayConfig({
-      JWKS_URL: fx.jwks.url, LEGACY_API_URL: fx.upstream.url, AUTH_SERVICE_URL: fx.upstream.url,
-      JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, LOG_LEVEL: "trace",
-    });
-    const app = await buildApp(config, { now: () => NOW_MS, logStream: stream });
-    await app.listen({ host: "127.0.0.1", port: 0 });
-    const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-    const token = await fx.token("user-1");
+    const { url, lines, close } = await startLoggingGateway("trace");
+    const token = await fx!.token("user-1");
     try {
       await fetch(`${url}/api/user-1/tasks`, { headers: { authorization: `Bearer ${token}`, cookie: "session=s3cr3t", "x-request-id": "log-test-1" } });
       await fetch(`${url}/api/user-2/tasks`, { headers: { authorization: `Bearer ${token}`, "x-request-id": "log-test-2" } });
       await fetch(`${url}/api/user-1/tasks`, { headers: { authorization: `Bearer ${token}x`, "x-request-id": "log-test-3" } });
     } finally {
-      await app.close();
+      await close();
     }
     const requestLines = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.msg === "request");
     expect(requestLines).toHaveLength(3);
@@ -95,24 +95,14 @@ describe("logs", () => {
 
 describe("the request line with a hostile sub", () => {
   it("stays one valid JSON line whatever the token's sub contains", async () => {
-    const lines: string[] = [];
-    const stream = new PassThrough();
-    stream.on("data", (chunk: Buffer) => lines.push(...chunk.toString().split("\n").filter(Boolean)));
-    fx = await startFixture();
-    const config = loadGatewayConfig({
-      JWKS_URL: fx.jwks.url, LEGACY_API_URL: fx.upstream.url, AUTH_SERVICE_URL: fx.upstream.url,
-      JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, LOG_LEVEL: "info",
-    });
-    const app = await buildApp(config, { now: () => NOW_MS, logStream: stream });
-    await app.listen({ host: "127.0.0.1", port: 0 });
-    const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    const { url, lines, close } = await startLoggingGateway("info");
     const sub = 'evil"},{"level":60,"msg":"forged ü';
     try {
-      const token = await fx.token(sub);
+      const token = await fx!.token(sub);
       const response = await fetch(`${url}/api/${encodeURIComponent(sub)}/tasks`, { headers: { authorization: `Bearer ${token}` } });
       expect(response.status).toBe(200);
     } finally {
-      await app.close();
+      await close();
     }
     const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(entries.filter((entry) => entry.msg === "request")).toHaveLength(1);
