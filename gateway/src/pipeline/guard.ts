@@ -14,8 +14,6 @@ const PLAIN_QUERY = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?%[\]|^`{}"<>\\]*$/;
 const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
 
 export interface Target {
-  /** The path exactly as received, without the query. */
-  readonly path: string;
   /** Path segments as received (still percent-encoded); `segments[0]` follows the first "/". */
   readonly segments: readonly string[];
 }
@@ -39,7 +37,7 @@ export function guardTarget(rawTarget: string): Target {
   if (path.includes("%")) {
     for (const segment of segments) checkEncodedSegment(segment);
   }
-  return { path, segments };
+  return { segments };
 }
 
 /** Percent-escapes must be well formed and must not hide a separator, a control or a dot segment. */
