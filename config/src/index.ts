@@ -16,3 +16,5 @@ export {
   type RouteTable, type RouteTableContext, type UpstreamConfig,
 } from "./route-table.ts";
 export * from "./auth-service.ts";
+export * from "./headers.ts";
+export * from "./path-pattern.ts";
