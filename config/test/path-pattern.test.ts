@@ -9,7 +9,8 @@ describe("compilePattern", () => {
     ["/app/", [{ kind: "literal", value: "app" }, { kind: "literal", value: "" }]],
     ["/api/auth/*", [{ kind: "literal", value: "api" }, { kind: "literal", value: "auth" }, { kind: "rest" }]],
   ])("compiles %s", (path, segments) => {
-    expect(compilePattern(path)).toEqual({ segments, params: segments.flatMap((s) => (s.kind === "param" ? [s.name] : [])) });
+    const params = (segments as { kind: string; name?: string }[]).flatMap((s) => (s.kind === "param" ? [s.name!] : []));
+    expect(compilePattern(path)).toEqual({ segments, params });
   });
 
   it.each([

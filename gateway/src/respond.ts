@@ -1,7 +1,7 @@
 import type { FastifyReply } from "fastify";
 import {
   GatewayError, HeadersTooLargeError, InternalError, InvalidAuthRequestError, InvalidTokenError,
-  MethodNotAllowedError, MissingTokenError, PayloadTooLargeError, BadRequestError,
+  MethodNotAllowedError, MissingTokenError, PayloadTooLargeError, BadRequestError, RequestTimeoutError,
 } from "./errors.ts";
 
 export const REALM = "todo-gateway";
@@ -49,6 +49,8 @@ export function toGatewayError(error: unknown): GatewayError {
       return new BadRequestError("the request could not be parsed", { cause: error });
     case "HPE_HEADER_OVERFLOW":
       return new HeadersTooLargeError("the request headers are too large", { cause: error });
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return new RequestTimeoutError("the request did not arrive in time", { cause: error });
     default:
       return new InternalError("the gateway failed to handle the request", { cause: error });
   }
@@ -60,6 +62,7 @@ export function sendProblem(reply: FastifyReply, error: GatewayError): FastifyRe
   const challenge = challengeFor(error);
   if (challenge !== undefined) reply.header("www-authenticate", challenge);
   if (error instanceof MethodNotAllowedError) reply.header("allow", error.allow.join(", "));
+  if (error.retryAfterS !== undefined) reply.header("retry-after", String(error.retryAfterS));
   return reply.send(Buffer.from(JSON.stringify(problemBody(error))));
 }
 
@@ -67,10 +70,13 @@ export function sendProblem(reply: FastifyReply, error: GatewayError): FastifyRe
 export function rawProblemResponse(error: GatewayError): string {
   const body = JSON.stringify(problemBody(error));
   const allow = error instanceof MethodNotAllowedError ? `Allow: ${error.allow.join(", ")}\r\n` : "";
+  const retryAfter = error.retryAfterS === undefined ? "" : `Retry-After: ${error.retryAfterS}\r\n`;
   return (
     `HTTP/1.1 ${error.status} ${error.title}\r\n` +
     "Content-Type: application/problem+json\r\n" +
+    "Cache-Control: no-store\r\n" +
     allow +
+    retryAfter +
     `Content-Length: ${Buffer.byteLength(body)}\r\n` +
     "Connection: close\r\n\r\n" +
     body

@@ -1,5 +1,5 @@
 import type { RouteTable } from "@todo-gateway/config";
-import { Upstream } from "./pipeline/forward.ts";
+import { Upstream, type UpstreamEvents } from "./pipeline/forward.ts";
 import { RouteMatcher } from "./pipeline/match.ts";
 import { UpstreamTokenMinter } from "./pipeline/mint.ts";
 
@@ -18,23 +18,28 @@ export class ActiveRouteTable {
   readonly minters: ReadonlyMap<string, UpstreamTokenMinter>;
   /** Lower-case names of headers only the gateway may set (claim mappings). */
   readonly claimHeaderNames: ReadonlySet<string>;
+  /** Upstreams behind at least one protected route: readiness depends on them. */
+  readonly protectedUpstreams: ReadonlySet<string>;
 
-  constructor(readonly table: RouteTable, previous?: ActiveRouteTable) {
+  constructor(readonly table: RouteTable, previous?: ActiveRouteTable, events: UpstreamEvents = {}) {
     this.matcher = new RouteMatcher(table.routes);
     const upstreams = new Map<string, Upstream>();
     for (const [name, settings] of Object.entries(table.upstreams)) {
       const reusable = previous?.upstreams.get(name);
-      upstreams.set(name, reusable?.sameAs(settings) ? reusable : new Upstream(name, settings));
+      upstreams.set(name, reusable?.sameAs(settings) ? reusable : new Upstream(name, settings, events));
     }
     this.upstreams = upstreams;
     const minters = new Map<string, UpstreamTokenMinter>();
     const claimHeaderNames = new Set<string>();
+    const protectedUpstreams = new Set<string>();
     for (const route of table.routes) {
+      if (route.auth === "jwt" && route.target.kind === "upstream") protectedUpstreams.add(route.target.upstream);
       if (route.credentials.kind === "mint") minters.set(route.name, new UpstreamTokenMinter(route.credentials));
       for (const header of Object.keys(route.claimHeaders ?? {})) claimHeaderNames.add(header);
     }
     this.minters = minters;
     this.claimHeaderNames = claimHeaderNames;
+    this.protectedUpstreams = protectedUpstreams;
   }
 
   /** Closes the pools the next table does not reuse, once in-flight requests had time to end. */

@@ -10,6 +10,16 @@ interface Histogram {
   count: number;
 }
 
+/** Figures read at scrape time from the parts that own them. */
+export interface Gauges {
+  readonly jwksKeys: number;
+  readonly tokenCacheEntries: number;
+  readonly ready: boolean;
+  readonly bodyBytesHeld: number;
+  readonly eventLoopLagMs: number;
+  readonly upstreams: readonly { readonly name: string; readonly pending: number; readonly up: boolean | undefined }[];
+}
+
 export class Metrics {
   private readonly requests = new Map<string, Map<number, number>>();
   private readonly refusals = new Map<string, number>();
@@ -18,6 +28,8 @@ export class Metrics {
   tokenCacheHits = 0;
   tokenCacheMisses = 0;
   tokensAccepted = 0;
+  /** Connections closed on accept because MAX_CONNECTIONS were open. */
+  connectionsDropped = 0;
 
   /** One finished request: counted by route and status, timed by route. */
   observeRequest(route: string, status: number, seconds: number): void {
@@ -42,7 +54,7 @@ export class Metrics {
     this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1);
   }
 
-  render(gauges: { jwksKeys: number; tokenCacheEntries: number; ready: boolean }): string {
+  render(gauges: Gauges): string {
     const lines: string[] = [];
     const family = (name: string, type: string, help: string) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
 
@@ -67,6 +79,16 @@ export class Metrics {
     lines.push(`gateway_jwks_keys ${gauges.jwksKeys}`);
     family("gateway_ready", "gauge", "1 when signing keys are loaded.");
     lines.push(`gateway_ready ${gauges.ready ? 1 : 0}`);
+    family("gateway_connections_dropped_total", "counter", "Client connections closed on accept because MAX_CONNECTIONS were open.");
+    lines.push(`gateway_connections_dropped_total ${this.connectionsDropped}`);
+    family("gateway_body_bytes_held", "gauge", "Request body bytes held in memory now (bounded by BODY_MEMORY_LIMIT_MB).");
+    lines.push(`gateway_body_bytes_held ${gauges.bodyBytesHeld}`);
+    family("gateway_event_loop_lag_seconds", "gauge", "How late the last event-loop sample fired (load is shed past MAX_EVENT_LOOP_DELAY_MS).");
+    lines.push(`gateway_event_loop_lag_seconds ${gauges.eventLoopLagMs / 1000}`);
+    family("gateway_upstream_pending", "gauge", "Requests sent to an upstream and not yet answered in full (in use plus queued).");
+    for (const upstream of gauges.upstreams) lines.push(`gateway_upstream_pending{upstream="${upstream.name}"} ${upstream.pending}`);
+    family("gateway_upstream_up", "gauge", "1 when the upstream answered the last readiness probe, 0 when not (absent before the first probe).");
+    for (const upstream of gauges.upstreams) if (upstream.up !== undefined) lines.push(`gateway_upstream_up{upstream="${upstream.name}"} ${upstream.up ? 1 : 0}`);
 
     family("gateway_request_duration_seconds", "histogram", "Time from request to response, by route.");
     for (const [route, histogram] of this.latency) {

@@ -1,5 +1,8 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { TokenVerifier, VerifiedToken } from "../auth/verifier.ts";
+import { HeadersTooLargeError, OverloadedError, ShuttingDownError } from "../errors.ts";
+import type { DrainState } from "../lifecycle.ts";
+import type { EventLoopMonitor } from "../ops/event-loop.ts";
 import { authorize } from "./authorize.ts";
 import { preflightMethod, type CorsPolicy } from "./cors.ts";
 import { extractBearerToken } from "./extract.ts";
@@ -30,8 +33,12 @@ export interface PipelineDeps {
   readonly tables: { readonly current: ActiveRouteTable };
   readonly verifier: TokenVerifier;
   readonly maxTokenBytes: number;
-  /** Set while the app shuts down: every answer then closes its connection. */
-  readonly drainState: { readonly draining: boolean };
+  /** `MAX_HEADER_COUNT`: more header lines than this get 431. */
+  readonly maxHeaderCount: number;
+  /** Set while the app shuts down: new requests get 503 and their connection is closed. */
+  readonly drain: DrainState;
+  /** Event-loop lag: past its threshold, new requests (but the gateway's own endpoints) get 503. */
+  readonly eventLoop: EventLoopMonitor;
   readonly cors: CorsPolicy;
 }
 
@@ -40,10 +47,13 @@ export interface PipelineDeps {
  * adds to the context or throws a typed error; mutate and forward run in the handler. It runs
  * as an `onRequest` hook, so a refused request is answered before its body is read.
  */
-export function createPipeline({ tables, verifier, maxTokenBytes, drainState, cors }: PipelineDeps) {
+export function createPipeline({ tables, verifier, maxTokenBytes, maxHeaderCount, drain, eventLoop, cors }: PipelineDeps) {
   return async function runPipeline(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     reply.header("x-request-id", request.id);
-    if (drainState.draining) reply.header("connection", "close");
+    if (drain.draining) {
+      reply.header("connection", "close");
+      throw new ShuttingDownError("the gateway is shutting down; retry the request");
+    }
     const table = tables.current;
     const matcher = table.matcher;
     const context: GatewayContext = { table, match: undefined, identity: undefined, refusal: undefined, preflightAllow: undefined };
@@ -51,6 +61,8 @@ export function createPipeline({ tables, verifier, maxTokenBytes, drainState, co
     const headers = request.raw.headers;
     if (cors.enabled) cors.decorate(headers.origin, reply);
 
+    // Node keeps maxHeaderCount + 1 lines, so reaching that count means there were too many.
+    if (request.raw.rawHeaders.length > maxHeaderCount * 2) throw new HeadersTooLargeError(`more than ${maxHeaderCount} header fields`);
     guardHost(request.raw.rawHeaders, request.raw.httpVersionMinor);
     const target = guardTarget(request.raw.url ?? "");
     const preflightFor = cors.enabled ? preflightMethod(request.raw.method, headers) : undefined;
@@ -62,6 +74,7 @@ export function createPipeline({ tables, verifier, maxTokenBytes, drainState, co
     }
     const match = matcher.match(request.raw.method ?? "", target.segments);
     context.match = match;
+    if (eventLoop.overloaded && match.route.spec.target.kind !== "ops") throw new OverloadedError("the gateway is overloaded; try again shortly");
     if (match.route.spec.auth !== "jwt") return;
 
     const token = extractBearerToken(request.raw.rawHeaders, maxTokenBytes);

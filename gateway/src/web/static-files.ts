@@ -48,7 +48,7 @@ export class StaticFiles {
       };
       if (type.startsWith("text/html")) {
         headers["content-security-policy"] =
-          "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' *; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+          "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
         headers["referrer-policy"] = "no-referrer";
         headers["x-frame-options"] = "DENY";
       }
