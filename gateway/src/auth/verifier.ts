@@ -2,7 +2,6 @@ import { jwtVerify, errors as jose } from "jose";
 import { LRUCache } from "lru-cache";
 import type { GatewayConfig } from "@todo-gateway/config";
 import { GatewayError, InvalidTokenError } from "../errors.ts";
-import type { Metrics } from "../ops/metrics.ts";
 import { checkNumericDates, isHeaderSafeClaim } from "./claims.ts";
 import { parseCompactJws } from "./compact-jws.ts";
 import type { KeyResolver, VerifyKey } from "./keys.ts";
@@ -20,7 +19,6 @@ export interface VerifiedToken {
 export interface VerifierOptions {
   readonly jwt: GatewayConfig["jwt"];
   readonly keys: KeyResolver;
-  readonly metrics: Metrics;
   readonly now?: () => number;
   /** Upper bound on the memory the verified-token cache may hold, in estimated bytes. */
   readonly cacheMaxBytes?: number;
@@ -57,16 +55,12 @@ export class TokenVerifier {
   /** The cached verdict for a token, if it is still within its lifetime and its keys; no signature work. */
   cached(token: string): VerifiedToken | undefined {
     const hit = this.accepted.get(token);
-    if (hit !== undefined && hit.expiresAtMs > this.now() && hit.keyGeneration === this.options.keys.generation) {
-      this.options.metrics.tokenCacheHits += 1;
-      return hit;
-    }
+    if (hit !== undefined && hit.expiresAtMs > this.now() && hit.keyGeneration === this.options.keys.generation) return hit;
     return undefined;
   }
 
   /** Full verification; throws {@link InvalidTokenError} (or KeysUnavailableError). */
   async verify(token: string): Promise<VerifiedToken> {
-    this.options.metrics.tokenCacheMisses += 1;
     if (this.forged.get(token) === this.options.keys.generation) throw new InvalidTokenError("signature verification failed");
     const { header, payload: claimed } = parseCompactJws(token);
     if (typeof header.alg !== "string" || !this.algorithms.has(header.alg)) {

@@ -1,6 +1,7 @@
 /**
  * The gateway's counters, decided here once (Envoy's jwt_authn `stats.h` habit): plain fields
- * and small maps bumped on the hot path, rendered to Prometheus text only when scraped.
+ * and small maps bumped on the hot path by the recorder alone (ops/recorder.ts), rendered to
+ * Prometheus text only when scraped.
  */
 const LATENCY_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -24,15 +25,15 @@ export class Metrics {
   private readonly requests = new Map<string, Map<number, number>>();
   private readonly refusals = new Map<string, number>();
   private readonly latency = new Map<string, Histogram>();
-  readonly jwksFetches = { success: 0, failure: 0 };
-  tokenCacheHits = 0;
-  tokenCacheMisses = 0;
-  tokensAccepted = 0;
+  private readonly jwksFetches = { success: 0, failure: 0 };
+  private tokenCacheHits = 0;
+  private tokenCacheMisses = 0;
+  private tokensAccepted = 0;
   /** Connections closed on accept because MAX_CONNECTIONS were open. */
-  connectionsDropped = 0;
+  private connectionsDropped = 0;
 
   /** One finished request: counted by route and status, timed by route. */
-  observeRequest(route: string, status: number, seconds: number): void {
+  request(route: string, status: number, seconds: number): void {
     let byStatus = this.requests.get(route);
     if (!byStatus) this.requests.set(route, (byStatus = new Map()));
     byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
@@ -50,8 +51,26 @@ export class Metrics {
   }
 
   /** A refused request, by its stable reason (the error code). */
-  refuse(reason: string): void {
+  refusal(reason: string): void {
     this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1);
+  }
+
+  /** A bearer token checked from the verified-token cache, or by a signature check. */
+  tokenCheck(how: "cache" | "signature"): void {
+    if (how === "cache") this.tokenCacheHits += 1;
+    else this.tokenCacheMisses += 1;
+  }
+
+  tokenAccepted(): void {
+    this.tokensAccepted += 1;
+  }
+
+  connectionDropped(): void {
+    this.connectionsDropped += 1;
+  }
+
+  jwksFetch(result: "success" | "failure"): void {
+    this.jwksFetches[result] += 1;
   }
 
   render(gauges: Gauges): string {

@@ -1,5 +1,5 @@
 import type { KeyResolver } from "../auth/keys.ts";
-import type { Upstream } from "../pipeline/forward.ts";
+import type { UpstreamPool } from "../targets/upstream-pool.ts";
 
 export type CheckResult = "ok" | "missing";
 
@@ -14,7 +14,7 @@ export interface Readiness {
 /** What one `/readyz` needs to know about the table in force. */
 export interface ReadinessInputs {
   readonly keys: KeyResolver;
-  readonly upstreams: readonly Upstream[];
+  readonly upstreams: readonly UpstreamPool[];
   /** Upstreams that serve protected routes: readiness depends on these; the rest are reported only. */
   readonly required: ReadonlySet<string>;
   /** True while the gateway sheds load (event-loop lag). */
@@ -32,7 +32,7 @@ const PROBE_CACHE_MS = 1_000;
  * is down, and a load balancer must not turn its outage into a total one.
  */
 export class ReadinessProbe {
-  private readonly results = new WeakMap<Upstream, { at: number; ok: boolean }>();
+  private readonly results = new WeakMap<UpstreamPool, { at: number; ok: boolean }>();
   private inflight: Promise<void> | undefined;
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -52,11 +52,11 @@ export class ReadinessProbe {
   }
 
   /** Whether an upstream answered the last probe (for the metric); `undefined` before any probe. */
-  lastResult(upstream: Upstream): boolean | undefined {
+  lastResult(upstream: UpstreamPool): boolean | undefined {
     return this.results.get(upstream)?.ok;
   }
 
-  private probe(upstreams: readonly Upstream[]): Promise<void> {
+  private probe(upstreams: readonly UpstreamPool[]): Promise<void> {
     const now = this.now();
     const stale = upstreams.filter((upstream) => {
       const last = this.results.get(upstream);

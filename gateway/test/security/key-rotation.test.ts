@@ -21,7 +21,6 @@ import { buildApp as buildAuthService, type AuthServiceApp } from "@todo-gateway
 import { buildApp as buildLegacyApi } from "@todo-gateway/legacy-api-stub";
 import { KeyResolver } from "../../src/auth/keys.ts";
 import { TokenVerifier } from "../../src/auth/verifier.ts";
-import { Metrics } from "../../src/ops/metrics.ts";
 import { startFixture } from "../helpers/fixture.ts";
 import { startGateway, type RunningGateway } from "../helpers/gateway.ts";
 import { JwksServer, createSigningKey } from "../helpers/keys.ts";
@@ -132,7 +131,7 @@ describe("a key retired while a token is being checked", () => {
     const jwks = await new JwksServer([retiring]).start();
     const config = loadGatewayConfig({ JWKS_URL: jwks.url, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE });
     const keys = new KeyResolver({ jwksUrl: jwks.url, hmacSecret: undefined, algorithms: ["EdDSA"], unknownKidCooldownMs: 0 });
-    const verifier = new TokenVerifier({ jwt: config.jwt, keys, metrics: new Metrics(), now: () => Date.UTC(2026, 10, 24, 12) });
+    const verifier = new TokenVerifier({ jwt: config.jwt, keys, now: () => Date.UTC(2026, 10, 24, 12) });
     try {
       await keys.start();
       // Interleave exactly: the key is in hand, then another request's fetch retires it, then

@@ -65,12 +65,14 @@ describe("request bodies", () => {
 
       const statuses = answers.map((answer) => /^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? "closed");
       const shed = answers.filter((answer) => answer.startsWith("HTTP/1.1 503"));
-      expect(shed.length).toBeGreaterThan(700);
+      expect(shed.length).toBeGreaterThan(600);
       expect(shed[0]).toMatch(/\r\nretry-after: 1\r\n/i);
       expect(shed[0]).toContain("application/problem+json");
       // The ones the budget admitted waited for the rest of their body, then got 408.
       expect(statuses.filter((status) => status === "408").length).toBeGreaterThan(10);
-      expect(statuses.every((status) => status === "503" || status === "408")).toBe(true);
+      // Nothing else: a shed upload that keeps sending may see its connection reset before it
+      // reads the 503 ("closed"), since the gateway closes rather than read a body it refused.
+      expect(statuses.filter((status) => status !== "503" && status !== "408" && status !== "closed")).toEqual([]);
       // 32 MiB of bodies plus socket buffers, not 800 × 1 MiB.
       expect(peak - before).toBeLessThan(160);
       expect(gateway.alive()).toBe(true);

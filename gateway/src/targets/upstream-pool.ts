@@ -2,7 +2,7 @@ import type { ServerResponse } from "node:http";
 import { Pool, type Dispatcher } from "undici";
 import { HOP_BY_HOP_RESPONSE_HEADERS, type UpstreamConfig } from "@todo-gateway/config";
 import { ClientAbortedError, UpstreamBusyError, UpstreamTimeoutError, UpstreamUnavailableError, type GatewayError } from "../errors.ts";
-import { connectionTokens } from "./mutate.ts";
+import { connectionTokens } from "../pipeline/mutate.ts";
 
 /**
  * Answers up to this size (by Content-Length) are read whole and sent in one write, which
@@ -17,8 +17,8 @@ export interface UpstreamResponse {
 }
 
 export interface UpstreamEvents {
-  /** An answer that failed after its status line went out (deadline, reset mid-body). */
-  onStreamFailure?(upstream: string, error: GatewayError): void;
+  /** The upstream failed a request: refused, reset, silent past the deadline, saturated (never a client abort). */
+  onFailure?(upstream: string, error: GatewayError): void;
 }
 
 /** Why a forwarded request was cut short; the abort reason undici rejects with. */
@@ -34,7 +34,7 @@ const CLIENT_GONE = Symbol("client gone");
  * once a socket is assigned, and restart on every chunk). Requests waiting for a socket are
  * bounded by `maxQueue`: past it the gateway answers 503 at once instead of queueing.
  */
-export class Upstream {
+export class UpstreamPool {
   private readonly pool: Pool;
   private readonly basePath: string;
   private readonly capacity: number;
@@ -71,7 +71,7 @@ export class Upstream {
    */
   async send(method: string, target: string, headers: string[], body: Buffer | undefined, client: ServerResponse): Promise<UpstreamResponse> {
     if (this.inFlight >= this.capacity) {
-      throw new UpstreamBusyError(`the ${this.name} upstream has ${this.inFlight} requests waiting; try again shortly`);
+      throw this.report(new UpstreamBusyError(`the ${this.name} upstream has ${this.inFlight} requests waiting; try again shortly`));
     }
     this.inFlight += 1;
     const controller = new AbortController();
@@ -91,13 +91,13 @@ export class Upstream {
       response = await this.pool.request({ method, path: this.basePath + target, headers, body, signal: controller.signal });
     } catch (error) {
       settle();
-      throw this.failure(error);
+      throw this.report(this.failure(error));
     }
     if (response.statusCode < 100 || response.statusCode > 599) {
       settle();
       // dump(), not destroy(): a destroyed body emits an error nobody listens to, and crashes.
       void response.body.dump().catch(() => undefined);
-      throw new UpstreamUnavailableError(`the ${this.name} upstream answered with an invalid status`);
+      throw this.report(new UpstreamUnavailableError(`the ${this.name} upstream answered with an invalid status`));
     }
     const answerHeaders = passThroughHeaders(response.headers);
     const length = Number(response.headers["content-length"]);
@@ -105,7 +105,7 @@ export class Upstream {
       try {
         return { status: response.statusCode, headers: answerHeaders, body: Buffer.from(await response.body.arrayBuffer()) };
       } catch (error) {
-        throw this.failure(error);
+        throw this.report(this.failure(error));
       } finally {
         settle();
       }
@@ -114,7 +114,7 @@ export class Upstream {
     // destroys the body and the client's connection is closed mid-answer (nothing else is honest
     // once the status line is out).
     response.body.once("close", settle);
-    response.body.once("error", (error) => this.events.onStreamFailure?.(this.name, this.failure(error)));
+    response.body.once("error", (error) => this.report(this.failure(error)));
     return { status: response.statusCode, headers: answerHeaders, body: response.body };
   }
 
@@ -140,6 +140,12 @@ export class Upstream {
 
   close(): Promise<void> {
     return this.pool.closed ? Promise.resolve() : this.pool.close();
+  }
+
+  /** Tells the events about an upstream failure (not a client that left) and returns it. */
+  private report(error: GatewayError): GatewayError {
+    if (!(error instanceof ClientAbortedError)) this.events.onFailure?.(this.name, error);
+    return error;
   }
 
   /** One ladder from transport failures to our upstream errors, keeping the cause. */

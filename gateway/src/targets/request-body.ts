@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { ClientAbortedError, OverloadedError, PayloadTooLargeError, RequestTimeoutError } from "./errors.ts";
+import { ClientAbortedError, OverloadedError, PayloadTooLargeError, RequestTimeoutError } from "../errors.ts";
 
 /**
  * The memory all request bodies held at once may take (`BODY_MEMORY_LIMIT_MB`). A body is
