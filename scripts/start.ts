@@ -1,17 +1,14 @@
 /**
  * `npm start`: the whole stack on loopback with embedded defaults. Services start in
  * dependency order (the gateway loads its keys from the auth-service at boot), each as its own
- * process, the way they run in production. Ctrl-C or SIGTERM stops them all and exits 0; a
- * service that fails to start (or dies) stops the others and exits non-zero with its reason.
+ * process (config/src/processes.ts), the way they run in production. Ctrl-C or SIGTERM stops
+ * them all and exits 0; a service that fails to start (or dies) stops the others and exits
+ * non-zero with its reason.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { createInterface } from "node:readline";
+import { StartFailure, startChild, type ChildService } from "@todo-gateway/config";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
-
-interface Service {
+interface ServiceEntry {
   readonly name: string;
   readonly entry: string;
   /** What to tell the user once it listens. */
@@ -20,7 +17,7 @@ interface Service {
   readonly provides?: (url: string) => Record<string, string>;
 }
 
-const SERVICES: readonly Service[] = [
+const SERVICES: readonly ServiceEntry[] = [
   {
     name: "legacy-api", entry: "legacy-api-stub/src/server.ts",
     describe: (url) => `legacy API (Spec 001)  ${url}/api/{user_id}/tasks`,
@@ -37,57 +34,15 @@ const SERVICES: readonly Service[] = [
 // Development defaults for the stack as a whole; anything set in the environment wins.
 const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: process.env.NODE_ENV ?? "development" };
 
-interface Running {
-  readonly service: Service;
-  readonly child: ChildProcess;
-  readonly exited: Promise<number | null>;
-}
-
-const running: Running[] = [];
+const running: ChildService[] = [];
 let stopping = false;
-
-function start(service: Service): Promise<{ running: Running; url: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", service.entry], {
-    cwd: root,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-    // Own process group: a terminal Ctrl-C reaches only this script, which stops each child once.
-    detached: true,
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : null))));
-  const entry: Running = { service, child, exited };
-  running.push(entry);
-  const prefix = `[${service.name}] `;
-  createInterface({ input: child.stderr! }).on("line", (line) => process.stderr.write(prefix + line + "\n"));
-  return new Promise((resolve, reject) => {
-    let listening = false;
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      process.stdout.write(prefix + line + "\n");
-      const match = listening ? null : / listening on (http:\/\/\S+)/.exec(line);
-      if (match) {
-        listening = true;
-        resolve({ running: entry, url: match[1]! });
-      }
-    });
-    void exited.then((code) => {
-      if (!listening) reject(new Error(`${service.name} exited with code ${code} before listening`));
-      else if (!stopping) void stopAll(`${service.name} stopped unexpectedly (exit code ${code})`, 1);
-    });
-  });
-}
 
 async function stopAll(reason: string | undefined, exitCode: number): Promise<never> {
   if (!stopping) {
     stopping = true;
     if (reason) process.stderr.write(`start: ${reason}; stopping the other services\n`);
-    for (const { child } of [...running].reverse()) {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    }
-    const timeout = setTimeout(() => {
-      for (const { child } of running) child.kill("SIGKILL");
-    }, 10_000);
-    await Promise.all(running.map((r) => r.exited));
-    clearTimeout(timeout);
+    // Reverse order: the gateway first, so nothing is left calling a stopped service.
+    for (const service of [...running].reverse()) await service.stop(10_000);
   }
   process.exit(exitCode);
 }
@@ -95,20 +50,27 @@ async function stopAll(reason: string | undefined, exitCode: number): Promise<ne
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => void stopAll(undefined, 0));
 }
-// Never leave a child behind, whatever ends this process.
-process.on("exit", () => {
-  for (const { child } of running) if (child.exitCode === null) child.kill("SIGTERM");
-});
 
 const urls: string[] = [];
 try {
   for (const service of SERVICES) {
     if (!existsSync(new URL(`../${service.entry}`, import.meta.url))) continue;
-    const { url } = await start(service);
-    urls.push(service.describe(url));
-    for (const [name, value] of Object.entries(service.provides?.(url) ?? {})) env[name] ??= value;
+    const prefix = `[${service.name}] `;
+    const started = await startChild({
+      name: service.name, entry: service.entry, env: { ...env },
+      // Own process group: a terminal Ctrl-C reaches only this script, which stops each child once.
+      detached: true,
+      onLine: (stream, line) => (stream === "stdout" ? process.stdout : process.stderr).write(prefix + line + "\n"),
+    });
+    running.push(started);
+    void started.exited.then((how) => {
+      if (!stopping) void stopAll(`${service.name} stopped unexpectedly (${how})`, 1);
+    });
+    urls.push(service.describe(started.url));
+    for (const [name, value] of Object.entries(service.provides?.(started.url) ?? {})) env[name] ??= value;
   }
 } catch (error) {
-  await stopAll((error as Error).message, 1);
+  // The service's own reason is already on stderr (prefixed with its name); this says what follows.
+  await stopAll(error instanceof StartFailure ? `${error.service} ${error.reason}` : (error as Error).message, 1);
 }
 process.stdout.write(`\nTodo Auth Gateway is up:\n${urls.map((u) => `  ${u}`).join("\n")}\nPress Ctrl-C to stop.\n\n`);

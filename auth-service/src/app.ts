@@ -38,7 +38,7 @@ export interface AuthServiceApp {
   /** Creates or migrates the schema (idempotent) and makes sure a signing key exists. */
   migrate(): Promise<void>;
   /** Migrates if not done yet, then listens; resolves to the bound URL. */
-  listen(port?: number, host?: string): Promise<{ url: string; port: number }>;
+  listen(options: { host: string; port: number }): Promise<string>;
   /** Stops accepting, lets in-flight requests finish, closes the database. Idempotent. */
   close(): Promise<void>;
 }
@@ -52,7 +52,7 @@ export function jwksMaxAge(config: AuthServiceConfig): number {
 }
 
 /** Builds the service (Better Auth on node:http). Never listens by itself. */
-export function buildApp(config: AuthServiceConfig, options: BuildAppOptions = {}): AuthServiceApp {
+export async function buildApp(config: AuthServiceConfig, options: BuildAppOptions = {}): Promise<AuthServiceApp> {
   const log = options.logger ?? createLogger(config.logLevel);
   const secret: ResolvedSecret = options.secret !== undefined ? { value: options.secret, source: "environment" } : resolveSecret(config);
   const database = openDatabase(config.database, {
@@ -146,7 +146,7 @@ export function buildApp(config: AuthServiceConfig, options: BuildAppOptions = {
     log,
     jwksMaxAgeS: maxAge,
     migrate,
-    async listen(port = config.port, host = config.host) {
+    async listen({ host, port }) {
       await migrate();
       await new Promise<void>((resolve, reject) => {
         const onError = (error: Error) => reject(error);
@@ -168,7 +168,7 @@ export function buildApp(config: AuthServiceConfig, options: BuildAppOptions = {
       }
       const address = server.address() as AddressInfo;
       const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
-      return { url: `http://${shownHost}:${address.port}`, port: address.port };
+      return `http://${shownHost}:${address.port}`;
     },
     close() {
       closing ??= (async () => {

@@ -6,9 +6,6 @@ export function describeStartupError(error: unknown, config: AuthServiceConfig):
   const err: Error & { code?: unknown } = error instanceof Error ? error : new Error(String(error));
   const code = typeof err.code === "string" ? err.code : undefined;
   const where = config.database.kind === "postgres" ? `PostgreSQL at ${redactUrl(config.database.url)}` : `SQLite file ${config.database.path}`;
-  if (code === "EADDRINUSE") return `cannot listen on ${config.host}:${config.port}: the port is in use (AUTH_PORT)`;
-  if (code === "EADDRNOTAVAIL") return `cannot listen on ${config.host}:${config.port}: no such local address (AUTH_HOST)`;
-  if (code === "EACCES" && err.message.includes("listen")) return `cannot listen on ${config.host}:${config.port}: permission denied (AUTH_PORT)`;
   if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EHOSTUNREACH" || code === "ETIMEDOUT" || /timeout exceeded when trying to connect/i.test(err.message)) {
     return `database unreachable: ${where} (DATABASE_URL): ${oneLine(err.message) || code}`;
   }

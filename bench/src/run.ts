@@ -98,7 +98,6 @@ async function startStack(options: BenchOptions, issuer: TokenIssuer): Promise<S
       name: "legacy-api",
       entry: "legacy-api-stub/src/server.ts",
       env: { LEGACY_API_HOST: "127.0.0.1", LEGACY_API_PORT: "0", LOG_LEVEL: LEGACY_LOG_LEVEL, NODE_ENV: CHILD_NODE_ENV },
-      listening: /legacy-api listening on (http:\/\/\S+)/,
     });
     legacyApiUrl = legacy.url;
   }
@@ -118,7 +117,6 @@ async function startStack(options: BenchOptions, issuer: TokenIssuer): Promise<S
       LOG_LEVEL: options.gatewayLogLevel,
       NODE_ENV: CHILD_NODE_ENV,
     },
-    listening: /gateway listening on (http:\/\/\S+)/,
   });
   await waitForOk(`${gateway.url}/readyz`);
   console.log(`bench: legacy API ${legacyApiUrl}${legacy ? ` (pid ${legacy.pid})` : " (external)"}, gateway ${gateway.url} (pid ${gateway.pid}), JWKS ${jwks.url}`);

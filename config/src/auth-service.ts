@@ -1,8 +1,9 @@
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "./errors.ts";
-import { EnvReader, deepFreeze, type Env } from "./env.ts";
+import { EnvReader, deepFreeze, readShutdownTimeout, type Env } from "./env.ts";
 import { readLogLevel, type LogLevel } from "./log-level.ts";
+import { loopbackTwin, originOf } from "./origins.ts";
 import { MIN_HMAC_SECRET_BYTES } from "./secrets.ts";
 
 /** Signing algorithms Better Auth 1.7's jwt plugin can mint keys for. */
@@ -68,6 +69,8 @@ export interface AuthServiceConfig {
   };
   /** `LOG_LEVEL`. */
   readonly logLevel: LogLevel;
+  /** `SHUTDOWN_TIMEOUT_S` (25): on SIGTERM, in-flight requests get this long. */
+  readonly shutdownTimeoutS: number;
 }
 
 export const AUTH_SERVICE_DEFAULTS = Object.freeze({
@@ -105,7 +108,7 @@ export function loadAuthServiceConfig(source: Env, options: LoadAuthServiceOptio
   const nodeEnv = env.oneOf("NODE_ENV", NODE_ENVS, "development");
   const port = env.port("AUTH_PORT", AUTH_SERVICE_DEFAULTS.port);
   const baseUrl = env.httpUrl("BETTER_AUTH_URL", `http://127.0.0.1:${port}`);
-  const baseOrigin = safeOrigin(baseUrl);
+  const baseOrigin = originOf(baseUrl) ?? baseUrl;
   const gatewayPublicUrl = env.httpUrl("GATEWAY_PUBLIC_URL", AUTH_SERVICE_DEFAULTS.gatewayPublicUrl);
   const dataDir = resolve(cwd, env.string("DATA_DIR", AUTH_SERVICE_DEFAULTS.dataDir) || AUTH_SERVICE_DEFAULTS.dataDir);
 
@@ -143,6 +146,7 @@ export function loadAuthServiceConfig(source: Env, options: LoadAuthServiceOptio
       rotationLeadS,
     },
     logLevel: readLogLevel(env),
+    shutdownTimeoutS: readShutdownTimeout(env),
   };
   if (env.problems.length > 0) throw new ConfigError(env.problems);
   return deepFreeze(config);
@@ -207,51 +211,28 @@ function readTrustedOrigins(env: EnvReader, gatewayPublicUrl: string): string[] 
       origins.add(item);
       continue;
     }
-    let url: URL;
-    try {
-      url = new URL(item);
-    } catch {
+    if (!URL.canParse(item)) {
       env.problem("TRUSTED_ORIGINS", `${JSON.stringify(item)} is not an origin such as https://app.example.com`);
       continue;
     }
-    if (url.origin === "null") {
+    const origin = originOf(item);
+    if (origin === undefined) {
       env.problem("TRUSTED_ORIGINS", `${JSON.stringify(item)} has no origin (use scheme://host[:port])`);
       continue;
     }
-    origins.add(url.origin);
+    origins.add(origin);
   }
   // Web apps allowed to call the gateway cross-origin sign in through it too.
   for (const origin of env.origins("CORS_ORIGINS")) origins.add(origin);
-  const gatewayOrigin = safeOrigin(gatewayPublicUrl);
+  const gatewayOrigin = originOf(gatewayPublicUrl) ?? gatewayPublicUrl;
   origins.add(gatewayOrigin);
   const twin = loopbackTwin(gatewayOrigin);
   if (twin !== undefined) origins.add(twin);
   return [...origins];
 }
 
-/** `http://127.0.0.1:8080` ↔ `http://localhost:8080`: a browser may use either name. */
-function loopbackTwin(origin: string): string | undefined {
-  try {
-    const url = new URL(origin);
-    if (url.hostname === "127.0.0.1") url.hostname = "localhost";
-    else if (url.hostname === "localhost") url.hostname = "127.0.0.1";
-    else return undefined;
-    return url.origin;
-  } catch {
-    return undefined;
-  }
-}
-
 function readClaim(env: EnvReader, name: string, fallback: string): string {
   const value = env.string(name, fallback).trim();
   if (value === "") return env.problem(name, "must not be empty (the gateway checks it on every token)") ?? fallback;
   return value;
-}
-
-function safeOrigin(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return url;
-  }
 }

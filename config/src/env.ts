@@ -1,3 +1,5 @@
+import { parseOrigin } from "./origins.ts";
+
 /**
  * Reading settings from an environment-like record. Each reader returns a parsed value or
  * records a one-line problem and returns `undefined`; the caller collects every problem
@@ -105,21 +107,10 @@ export class EnvReader {
   origins(name: string): string[] {
     const origins = new Set<string>();
     for (const item of this.list(name, [])) {
-      let url: URL | undefined;
-      try {
-        url = new URL(item);
-      } catch {
-        url = undefined;
-      }
-      if (item.includes("*") || !url || (url.protocol !== "http:" && url.protocol !== "https:") || url.origin === "null") {
-        this.problem(name, `${quote(item)} is not an origin such as https://app.example.com (no wildcards)`);
-        continue;
-      }
-      if (url.pathname !== "/" || url.search || url.hash || url.username) {
-        this.problem(name, `${quote(item)} must be an origin only (scheme://host[:port]), without a path`);
-        continue;
-      }
-      origins.add(url.origin);
+      const parsed = parseOrigin(item);
+      if (parsed === "not-origin") this.problem(name, `${quote(item)} is not an origin such as https://app.example.com (no wildcards)`);
+      else if (parsed === "has-path") this.problem(name, `${quote(item)} must be an origin only (scheme://host[:port]), without a path`);
+      else origins.add(parsed.origin);
     }
     return [...origins];
   }
@@ -132,6 +123,13 @@ export class EnvReader {
     }
     return value as T;
   }
+}
+
+/** `SHUTDOWN_TIMEOUT_S`, the same for every service: under Kubernetes' 30 s grace period by default. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_S = 25;
+
+export function readShutdownTimeout(env: EnvReader): number {
+  return env.integer("SHUTDOWN_TIMEOUT_S", DEFAULT_SHUTDOWN_TIMEOUT_S, { min: 1, max: 3600 });
 }
 
 /** Quotes a value for a problem line, cut short so a pasted secret never fills a log. */

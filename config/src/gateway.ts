@@ -2,8 +2,9 @@ import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "./errors.ts";
-import { EnvReader, deepFreeze, type Env } from "./env.ts";
+import { EnvReader, deepFreeze, readShutdownTimeout, type Env } from "./env.ts";
 import { readLogLevel, type LogLevel } from "./log-level.ts";
+import { originOf } from "./origins.ts";
 import { MIN_HMAC_SECRET_BYTES } from "./secrets.ts";
 import { DEFAULT_ROUTE_TABLE_FILE, loadRouteTable, type RouteTable, type RouteTableContext } from "./route-table.ts";
 
@@ -86,7 +87,6 @@ export const GATEWAY_DEFAULTS = Object.freeze({
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   maxEventLoopDelayMs: 500,
-  shutdownTimeoutS: 25,
 });
 
 /** Reads and validates the gateway's settings; throws {@link ConfigError} listing every problem. */
@@ -100,7 +100,7 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
   if (headersTimeoutMs > requestTimeoutMs) env.problem("HEADERS_TIMEOUT_MS", `${headersTimeoutMs} must not exceed REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
 
   // By default the gateway expects what the auth-service puts in iss and aud: its own base URL.
-  const authOrigin = safeOrigin(authUrl);
+  const authOrigin = originOf(authUrl) ?? authUrl;
   const config: GatewayConfig = {
     host: env.host("GATEWAY_HOST", GATEWAY_DEFAULTS.host),
     port: env.port("GATEWAY_PORT", GATEWAY_DEFAULTS.port),
@@ -124,7 +124,7 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
       requestTimeoutMs,
       maxEventLoopDelayMs: env.integer("MAX_EVENT_LOOP_DELAY_MS", GATEWAY_DEFAULTS.maxEventLoopDelayMs, { max: 60_000 }),
     },
-    shutdownTimeoutS: env.integer("SHUTDOWN_TIMEOUT_S", GATEWAY_DEFAULTS.shutdownTimeoutS, { min: 1, max: 3600 }),
+    shutdownTimeoutS: readShutdownTimeout(env),
     routeTableFile: readRouteTableFile(env),
     routeTable: { source: "", upstreams: {}, routes: [] },
     logLevel: readLogLevel(env),
@@ -211,10 +211,4 @@ function emptyDisables(value: string): string | undefined {
   return value === "" ? undefined : value;
 }
 
-function safeOrigin(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return url;
-  }
-}
+

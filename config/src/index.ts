@@ -1,5 +1,5 @@
 export { ConfigError } from "./errors.ts";
-export { EnvReader, deepFreeze, quote, type Env } from "./env.ts";
+export { EnvReader, deepFreeze, quote, readShutdownTimeout, DEFAULT_SHUTDOWN_TIMEOUT_S, type Env } from "./env.ts";
 export { loadOrExit } from "./exit.ts";
 export { LOG_LEVELS, readLogLevel, type LogLevel } from "./log-level.ts";
 export { loadLegacyApiConfig, LEGACY_API_DEFAULT_PORT, type LegacyApiConfig } from "./legacy-api.ts";
@@ -18,3 +18,5 @@ export {
 export * from "./auth-service.ts";
 export * from "./headers.ts";
 export * from "./path-pattern.ts";
+export { runService, type Service, type ServiceDefinition } from "./service.ts";
+export { LISTENING_LINE, REPO_ROOT, StartFailure, startChild, type ChildService, type ChildSpec } from "./processes.ts";

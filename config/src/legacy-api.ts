@@ -1,5 +1,5 @@
 import { ConfigError } from "./errors.ts";
-import { EnvReader, deepFreeze, type Env } from "./env.ts";
+import { EnvReader, deepFreeze, readShutdownTimeout, type Env } from "./env.ts";
 import { readLogLevel, type LogLevel } from "./log-level.ts";
 
 /** Settings of the legacy Spec 001 API stub. */
@@ -10,6 +10,8 @@ export interface LegacyApiConfig {
   readonly port: number;
   /** pino level (`LOG_LEVEL`). */
   readonly logLevel: LogLevel;
+  /** `SHUTDOWN_TIMEOUT_S` (25): on SIGTERM, in-flight requests get this long. */
+  readonly shutdownTimeoutS: number;
 }
 
 export const LEGACY_API_DEFAULT_PORT = 8000;
@@ -21,6 +23,7 @@ export function loadLegacyApiConfig(source: Env): LegacyApiConfig {
     host: env.host("LEGACY_API_HOST", "127.0.0.1"),
     port: env.port("LEGACY_API_PORT", LEGACY_API_DEFAULT_PORT),
     logLevel: readLogLevel(env),
+    shutdownTimeoutS: readShutdownTimeout(env),
   };
   if (env.problems.length > 0) throw new ConfigError(env.problems);
   return deepFreeze(config);

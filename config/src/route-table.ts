@@ -5,6 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { ConfigError } from "./errors.ts";
 import { deepFreeze, type Env } from "./env.ts";
 import { GATEWAY_OWNED_HEADERS } from "./headers.ts";
+import { originOf } from "./origins.ts";
 import { MIN_HMAC_SECRET_BYTES } from "./secrets.ts";
 import { compilePattern, patternsOverlap, sameShape } from "./path-pattern.ts";
 import {
@@ -376,12 +377,8 @@ class TableReader {
 }
 
 function sameOrigin(url: string, other: string | undefined): boolean {
-  if (other === undefined || other === "") return false;
-  try {
-    return new URL(url).origin === new URL(other).origin;
-  } catch {
-    return false;
-  }
+  const origin = other === undefined ? undefined : originOf(other);
+  return origin !== undefined && originOf(url) === origin;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,50 +1,18 @@
-import type { AddressInfo } from "node:net";
-import { loadLegacyApiConfig, loadOrExit } from "@todo-gateway/config";
+/**
+ * Entry point: `npm run legacy-api`. Configured by the environment, run by the one service
+ * runner (config/src/service.ts): one line and exit 1 for a bad setting or a failed start, a
+ * "listening" line on stdout, graceful shutdown on SIGINT / SIGTERM. Logs go to stderr.
+ */
+import { loadLegacyApiConfig, runService } from "@todo-gateway/config";
 import { buildApp } from "./app.ts";
 
-/**
- * Runs the stub: configuration from the environment (one line and exit 1 when it is wrong),
- * one "listening" line on stdout, a clean stop on SIGINT / SIGTERM (requests in flight finish,
- * then exit 0). Logs go to stderr.
- */
-const SERVICE = "legacy-api";
-// If closing hangs (a request that never ends), give up rather than never exit.
-const CLOSE_TIMEOUT_MS = 10_000;
-
-const config = loadOrExit(SERVICE, () => loadLegacyApiConfig(process.env));
-const app = await buildApp(config);
-
-try {
-  await app.listen({ host: config.host, port: config.port });
-} catch (error) {
-  const reason = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`${SERVICE}: cannot listen on ${formatHostPort(config.host, config.port)}: ${reason}\n`);
-  process.exit(1);
-}
-
-const bound = app.server.address() as AddressInfo;
-process.stdout.write(`${SERVICE} listening on http://${formatHostPort(bound.address, bound.port)}\n`);
-
-let closing = false;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    if (closing) return;
-    closing = true;
-    app.log.info({ signal }, "closing");
-    setTimeout(() => {
-      process.stderr.write(`${SERVICE}: requests still open after ${CLOSE_TIMEOUT_MS} ms, exiting\n`);
-      process.exit(1);
-    }, CLOSE_TIMEOUT_MS).unref();
-    app.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`${SERVICE}: error while closing: ${error instanceof Error ? error.message : String(error)}\n`);
-        process.exit(1);
-      },
-    );
-  });
-}
-
-function formatHostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
+await runService({
+  name: "legacy-api",
+  load: (env) => loadLegacyApiConfig(env),
+  build: (config) => buildApp(config),
+  address: (config) => ({ host: config.host, port: config.port }),
+  shutdownTimeoutS: (config) => config.shutdownTimeoutS,
+  closeAllConnections: (app) => app.server.closeAllConnections(),
+  portVariable: "LEGACY_API_PORT",
+  hostVariable: "LEGACY_API_HOST",
+});

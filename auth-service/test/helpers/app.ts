@@ -38,9 +38,9 @@ export function testConfig(env: Record<string, string | undefined> = {}, dataDir
 export async function startTestApp(env: Record<string, string | undefined> = {}, options: BuildAppOptions = {}): Promise<TestApp> {
   const dataDir = tempDataDir();
   const config = testConfig(env, dataDir);
-  const app = buildApp(config, { logger: createLogger("silent"), ...options });
+  const app = await buildApp(config, { logger: createLogger("silent"), ...options });
   try {
-    const { url } = await app.listen(0, "127.0.0.1");
+    const url = await app.listen({ host: "127.0.0.1", port: 0 });
     return {
       app,
       url,

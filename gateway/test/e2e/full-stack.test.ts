@@ -35,8 +35,8 @@ beforeAll(async () => {
     NODE_ENV: "test", BETTER_AUTH_SECRET: randomBytes(32).toString("hex"), DATA_DIR: dataDir,
     BETTER_AUTH_URL: "http://127.0.0.1:3001", LOG_LEVEL: "silent",
   });
-  auth = buildAuthService(authConfig);
-  ({ url: authUrl } = await auth.listen(0, "127.0.0.1"));
+  auth = await buildAuthService(authConfig);
+  authUrl = await auth.listen({ host: "127.0.0.1", port: 0 });
 
   gateway = await startGateway(
     { LEGACY_API_URL: legacyUrl, AUTH_SERVICE_URL: authUrl, JWT_ISSUER: "http://127.0.0.1:3001", JWT_AUDIENCE: "http://127.0.0.1:3001" },

@@ -41,11 +41,11 @@ describe("rotation on the real auth-service, with forged unknown kids flooding i
     const legacyUrl = `http://127.0.0.1:${(legacy.server.address() as AddressInfo).port}`;
     dataDir = mkdtempSync(join(tmpdir(), "rotation-"));
     // The shortest lead the auth-service accepts, rotating as often as it allows.
-    auth = buildAuthService(loadAuthServiceConfig({
+    auth = await buildAuthService(loadAuthServiceConfig({
       NODE_ENV: "test", BETTER_AUTH_SECRET: randomBytes(32).toString("hex"), DATA_DIR: dataDir, BETTER_AUTH_URL: "http://127.0.0.1:3001",
       LOG_LEVEL: "silent", JWT_ROTATION_INTERVAL_S: "11", JWT_ROTATION_LEAD_S: "10", JWT_LIFETIME_S: "30", JWT_ROTATION_GRACE_S: "60",
     }));
-    const { url: authUrl } = await auth.listen(0, "127.0.0.1");
+    const authUrl = await auth.listen({ host: "127.0.0.1", port: 0 });
     gateway = await startGateway(
       { LEGACY_API_URL: legacyUrl, AUTH_SERVICE_URL: authUrl, JWT_ISSUER: "http://127.0.0.1:3001", JWT_AUDIENCE: "http://127.0.0.1:3001", LOG_LEVEL: "silent" },
       { now: Date.now },

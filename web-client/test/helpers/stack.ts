@@ -85,14 +85,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     const dataDir = mkdtempSync(join(tmpdir(), "web-client-auth-"));
     closers.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-    const auth = buildAuthService(
+    const auth = await buildAuthService(
       loadAuthServiceConfig({
         NODE_ENV: "test", BETTER_AUTH_SECRET: randomBytes(32).toString("hex"), DATA_DIR: dataDir,
         BETTER_AUTH_URL: AUTH_BASE_URL, GATEWAY_PUBLIC_URL: gatewayUrl, CORS_ORIGINS: corsOrigins, LOG_LEVEL: "silent",
       }),
     );
     closers.push(() => auth.close());
-    const { url: authUrl } = await auth.listen(0, "127.0.0.1");
+    const authUrl = await auth.listen({ host: "127.0.0.1", port: 0 });
 
     const gateway = await buildGateway(
       loadGatewayConfig({
