@@ -1,9 +1,11 @@
 import type { AddressInfo } from "node:net";
 import { loadLegacyApiConfig, loadOrExit } from "@todo-gateway/config";
 import { buildApp } from "./app.ts";
+import { TaskStoreOpenError } from "./tasks/sqlite-store.ts";
 
 /**
- * Runs the stub: configuration from the environment (one line and exit 1 when it is wrong),
+ * Runs the stub: configuration from the environment (one line and exit 1 when it is wrong, or
+ * when the task database it names cannot be used),
  * one "listening" line on stdout, a clean stop on SIGINT / SIGTERM (requests in flight finish,
  * then exit 0). Logs go to stderr.
  */
@@ -12,7 +14,12 @@ const SERVICE = "legacy-api";
 const CLOSE_TIMEOUT_MS = 10_000;
 
 const config = loadOrExit(SERVICE, () => loadLegacyApiConfig(process.env));
-const app = await buildApp(config);
+const app = await buildApp(config).catch((error: unknown) => {
+  // A damaged or foreign task file stops the stub: starting empty would look like lost tasks.
+  if (!(error instanceof TaskStoreOpenError)) throw error;
+  process.stderr.write(`${SERVICE}: cannot use the task database LEGACY_API_DATABASE=${error.message}\n`);
+  process.exit(1);
+});
 
 try {
   await app.listen({ host: config.host, port: config.port });

@@ -1,10 +1,19 @@
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { SqliteTaskStore } from "../src/tasks/sqlite-store.ts";
 import { InMemoryTaskStore, compareCodePoints, formatTimestamp, type Clock, type TaskStore } from "../src/tasks/store.ts";
 import { CLOCK_START_US, tickingClock } from "./helpers/api.ts";
 
 // The two stores behind the API behave alike; pydantic's timestamp form.
+const dir = mkdtempSync(join(tmpdir(), "legacy-api-store-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let files = 0;
 const stores: readonly [string, (clock: Clock) => TaskStore][] = [
   ["InMemoryTaskStore", (clock) => new InMemoryTaskStore({ clock })],
+  ["SqliteTaskStore", (clock) => SqliteTaskStore.open(join(dir, `store-${++files}.db`), { clock })],
 ];
 const ALL = { status: "all", sort: "created_at" } as const;
 
