@@ -63,6 +63,29 @@ describe("npm start", () => {
     for (const port of Object.values(ports)) expect(await isListening(port)).toBe(false);
   });
 
+  it("keeps tasks across a restart, in DATA_DIR/tasks.db beside the accounts", { timeout: 90_000 }, async () => {
+    const ports = { legacy: await freePort(), auth: await freePort(), gateway: await freePort() };
+    const env = {
+      LEGACY_API_PORT: String(ports.legacy), AUTH_PORT: String(ports.auth), GATEWAY_PORT: String(ports.gateway),
+      BETTER_AUTH_URL: `http://127.0.0.1:${ports.auth}`,
+    };
+    const tasksUrl = `http://127.0.0.1:${ports.legacy}/api/restart-test/tasks`;
+    const first = startStack(env);
+    await first.up;
+    expect(first.output()).toContain(`(tasks kept in ${join(dataDir, "tasks.db")})`);
+    const created = await fetch(tasksUrl, { method: "POST", headers: { "content-type": "application/json" }, body: '{"title":"survive a restart"}' });
+    expect(created.status).toBe(201);
+    first.child.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+
+    const second = startStack(env);
+    await second.up;
+    const listed = (await (await fetch(tasksUrl)).json()) as { title: string }[];
+    expect(listed.map((task) => task.title)).toEqual(["survive a restart"]);
+    second.child.kill("SIGTERM");
+    expect(await second.exited).toBe(0);
+  });
+
   it("stops the services already started and exits non-zero when one cannot start", { timeout: 60_000 }, async () => {
     const blocker: Server = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
