@@ -194,7 +194,7 @@ describe("rendering", () => {
     expect(svg.match(/<rect /g)!.length).toBeGreaterThanOrEqual(6 + 1);
   });
 
-  const scenarioRuns = (scenario: RunRecord["scenario"], added: number, mode = RATE) =>
+  const scenarioRuns = (scenario: RunRecord["scenario"], added: number, mode: LoadMode = RATE) =>
     [1, 2].flatMap((round) => [
       { ...run("direct", round, load(2000, 0.4, 2, { rateAchieved: 1 }), mode), scenario },
       { ...run("gateway", round, load(2000, 0.6, 2 + added, { rateAchieved: 1 }), mode), scenario },
