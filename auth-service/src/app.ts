@@ -123,8 +123,10 @@ export function buildApp(config: AuthServiceConfig, options: BuildAppOptions = {
     migrated ??= (async () => {
       const migrations = await getMigrations(auth.options);
       await migrations.runMigrations();
-      // The first key exists before anything can fetch the JWKS.
-      await keyring.sync({ context: await auth.$context });
+      // The first key exists before anything can fetch the JWKS, and it can sign with this secret.
+      const context = await auth.$context;
+      await keyring.sync({ context });
+      await keyring.checkSigningKey({ context });
     })().catch((error: unknown) => {
       migrated = undefined;
       throw error;

@@ -21,7 +21,7 @@
  * restart, a second instance or a changed lead time reads the same sequence from the table.
  */
 import type { GenericEndpointContext } from "better-auth";
-import { createJwk, type Jwk, type JwtOptions } from "better-auth/plugins/jwt";
+import { createJwk, resolveSigningKey, type Jwk, type JwtOptions } from "better-auth/plugins/jwt";
 import type { AuthServiceJwtAlgorithm } from "@todo-gateway/config";
 
 /** A row of Better Auth's `jwks` table as the adapter returns it. */
@@ -153,6 +153,16 @@ export class KeyRing {
     await this.minting;
     plan = planKeys(await this.rows(ctx), this.now(), this.policy);
     return plan;
+  }
+
+  /**
+   * Decrypts and imports the signing key exactly as signing does, once at start: a changed
+   * `BETTER_AUTH_SECRET` would otherwise pass every health probe while every `/token` fails.
+   * Throws Better Auth's "Failed to decrypt private key" error.
+   */
+  async checkSigningKey(ctx: ContextLike): Promise<void> {
+    if (this.pluginOptions === undefined) throw new Error("KeyRing.attach() was not called");
+    await resolveSigningKey(ctx as GenericEndpointContext, this.pluginOptions);
   }
 
   private async rows(ctx: ContextLike): Promise<KeyRow[]> {

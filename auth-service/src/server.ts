@@ -35,10 +35,7 @@ try {
   fail(describeStartupError(error, config));
 }
 
-process.stdout.write(`auth-service listening on ${address.url}\n`);
-process.stdout.write(`auth-service tokens: iss=${config.jwt.issuer} aud=${config.jwt.audience} alg=${config.jwt.algorithm} lifetime=${config.jwt.lifetimeS}s jwks=${config.baseUrl}/api/auth/jwks\n`);
-process.stdout.write(`auth-service database: ${app.database.description}\n`);
-
+// Handlers first: a supervisor may signal as soon as it reads the listening line.
 let stopping = false;
 const stop = (signal: string) => {
   if (stopping) return;
@@ -59,3 +56,8 @@ const stop = (signal: string) => {
 };
 process.on("SIGINT", () => stop("SIGINT"));
 process.on("SIGTERM", () => stop("SIGTERM"));
+
+process.stdout.write(`auth-service listening on ${address.url}\n`);
+process.stdout.write(`auth-service tokens: iss=${config.jwt.issuer} aud=${config.jwt.audience} alg=${config.jwt.algorithm} lifetime=${config.jwt.lifetimeS}s jwks=${config.baseUrl}/api/auth/jwks\n`);
+process.stdout.write(`auth-service database: ${app.database.description}\n`);
+

@@ -86,9 +86,26 @@ describe("server.ts", () => {
     }
   });
 
+  it("refuses to start with one line when BETTER_AUTH_SECRET cannot decrypt the stored signing keys", async () => {
+    const dir = dataDir();
+    const env = { NODE_ENV: "production", DATA_DIR: dir, AUTH_PORT: "0" };
+    const first = runServer({ ...env, BETTER_AUTH_SECRET: "0123456789abcdef0123456789abcdef-first-secret" });
+    await first.ready;
+    first.child.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+
+    // Same database, another secret: every /token would answer 500 while every probe passed.
+    const second = runServer({ ...env, BETTER_AUTH_SECRET: "fedcba9876543210fedcba9876543210-other-secret" });
+    expect(await second.exited).toBe(1);
+    expect(second.stdout).not.toContain("listening");
+    const lines = second.stderr.trim().split("\n");
+    expect(lines).toEqual(["auth-service: cannot use the stored signing keys: BETTER_AUTH_SECRET differs from the one they were encrypted with"]);
+  });
+
   it("creates the SQLite folder and reuses the schema on a second start", async () => {
     const dir = dataDir();
-    const env = { NODE_ENV: "test", DATA_DIR: dir, AUTH_PORT: "0", DATABASE_URL: join(dir, "nested", "deeper", "auth.db") };
+    // A fixed secret: test mode's per-process one could not decrypt the first start's key.
+    const env = { NODE_ENV: "test", DATA_DIR: dir, AUTH_PORT: "0", DATABASE_URL: join(dir, "nested", "deeper", "auth.db"), BETTER_AUTH_SECRET: "0123456789abcdef0123456789abcdef-schema-reuse" };
     for (let i = 0; i < 2; i++) {
       const proc = runServer(env);
       const url = await proc.ready;

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { ConfigError } from "./errors.ts";
 import { EnvReader, deepFreeze, type Env } from "./env.ts";
 import { readLogLevel, type LogLevel } from "./log-level.ts";
+import { MIN_HMAC_SECRET_BYTES } from "./secrets.ts";
 
 /** Signing algorithms Better Auth 1.7's jwt plugin can mint keys for. */
 export const AUTH_SERVICE_JWT_ALGORITHMS = ["EdDSA", "ES256", "ES512", "RS256", "PS256"] as const;
@@ -78,7 +79,13 @@ export const AUTH_SERVICE_DEFAULTS = Object.freeze({
   rotationIntervalS: 0,
   rotationGraceS: 86_400,
   rotationLeadS: 600,
-  minSecretLength: 32,
+  minSecretLength: MIN_HMAC_SECRET_BYTES,
+  /**
+   * The shortest publish-ahead lead time with rotation on. The JWKS says max-age = lead / 2, and
+   * a gateway refreshes on that schedule (at most once a second): 10 s leaves every gateway two
+   * refreshes, each within its 5 s fetch timeout, to learn a key before it signs a token.
+   */
+  minRotationLeadS: 10,
   /** Bits, by Better Auth's own estimate (distinct characters ^ length); it warns below 120. */
   minSecretEntropyBits: 120,
 });
@@ -106,7 +113,9 @@ export function loadAuthServiceConfig(source: Env, options: LoadAuthServiceOptio
   const rotationIntervalS = env.integer("JWT_ROTATION_INTERVAL_S", AUTH_SERVICE_DEFAULTS.rotationIntervalS, { max: 10 * 365 * 86_400 });
   const rotationLeadS = env.integer("JWT_ROTATION_LEAD_S", AUTH_SERVICE_DEFAULTS.rotationLeadS, { max: 30 * 86_400 });
   const rotationGraceS = env.integer("JWT_ROTATION_GRACE_S", Math.max(AUTH_SERVICE_DEFAULTS.rotationGraceS, lifetimeS), { max: 365 * 86_400 });
-  if (rotationIntervalS > 0 && rotationLeadS >= rotationIntervalS) {
+  if (rotationIntervalS > 0 && rotationLeadS < AUTH_SERVICE_DEFAULTS.minRotationLeadS) {
+    env.problem("JWT_ROTATION_LEAD_S", `${rotationLeadS} is too short: gateways may not have fetched a new key before it signs; use at least ${AUTH_SERVICE_DEFAULTS.minRotationLeadS}`);
+  } else if (rotationIntervalS > 0 && rotationLeadS >= rotationIntervalS) {
     env.problem("JWT_ROTATION_LEAD_S", `${rotationLeadS} must be shorter than JWT_ROTATION_INTERVAL_S (${rotationIntervalS}): the next key is published this long before it signs`);
   }
   if (rotationGraceS < lifetimeS) {

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { ConfigError } from "./errors.ts";
 import { EnvReader, deepFreeze, type Env } from "./env.ts";
 import { readLogLevel, type LogLevel } from "./log-level.ts";
+import { MIN_HMAC_SECRET_BYTES } from "./secrets.ts";
 import { DEFAULT_ROUTE_TABLE_FILE, loadRouteTable, type RouteTable, type RouteTableContext } from "./route-table.ts";
 
 export const JWT_ALGORITHMS = [
@@ -16,8 +17,6 @@ export function isHmacAlgorithm(alg: string): boolean {
   return alg === "HS256" || alg === "HS384" || alg === "HS512";
 }
 
-/** RFC 7518 §3.2: an HMAC key must be at least as long as the hash output. */
-const MIN_HMAC_SECRET_BYTES = 32;
 
 /** Everything the gateway needs, validated and frozen. */
 export interface GatewayConfig {
@@ -43,6 +42,23 @@ export interface GatewayConfig {
   };
   /** Largest accepted request body, in bytes (CONTRACT §6: 1 MiB). */
   readonly bodyLimitBytes: number;
+  /** Bounds on what clients can make the gateway hold; each past its bound is refused, not queued. */
+  readonly limits: {
+    /** `MAX_HEADER_COUNT` (100): header lines per request; more get 431. */
+    readonly maxHeaderCount: number;
+    /** `MAX_CONNECTIONS` (4096): client connections open at once; more are closed on accept. */
+    readonly maxConnections: number;
+    /** `BODY_MEMORY_LIMIT_MB` (64), in bytes: request bodies held in memory at once; past it, 503. */
+    readonly bodyMemoryBytes: number;
+    /** `HEADERS_TIMEOUT_MS` (10000): a request's headers must arrive within this; else 408. */
+    readonly headersTimeoutMs: number;
+    /** `REQUEST_TIMEOUT_MS` (30000): the whole request, body included, must arrive within this; else 408. */
+    readonly requestTimeoutMs: number;
+    /** `MAX_EVENT_LOOP_DELAY_MS` (500; 0 = off): while the event loop lags more, new requests get 503. */
+    readonly maxEventLoopDelayMs: number;
+  };
+  /** `SHUTDOWN_TIMEOUT_S` (25): on SIGTERM, in-flight requests get this long; then connections are closed. */
+  readonly shutdownTimeoutS: number;
   /** `CORS_ORIGINS`: web origins allowed to call the gateway from a browser, with credentials. */
   readonly corsOrigins: readonly string[];
   /** `WEB_CLIENT_DIR`: the built web client served under `/app/` (default `web-client/dist`). */
@@ -61,19 +77,27 @@ export const GATEWAY_DEFAULTS = Object.freeze({
   legacyApiUrl: "http://127.0.0.1:8000",
   authServiceUrl: "http://127.0.0.1:3001",
   upstreamTimeoutMs: 10_000,
+  upstreamMaxConnections: 256,
+  upstreamMaxQueue: 1024,
   clockToleranceS: 5,
+  maxHeaderCount: 100,
+  maxConnections: 4096,
+  bodyMemoryLimitMb: 64,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  maxEventLoopDelayMs: 500,
+  shutdownTimeoutS: 25,
 });
 
 /** Reads and validates the gateway's settings; throws {@link ConfigError} listing every problem. */
 export function loadGatewayConfig(source: Env): GatewayConfig {
   const env = new EnvReader(source);
-  const { context, authUrl } = readRouteTableContext(env, source);
-
-  const algorithms = readAlgorithms(env);
+  const { context, authUrl, algorithms, hmacSecret } = readRouteTableContext(env, source);
   const needsJwks = algorithms.some((alg) => !isHmacAlgorithm(alg));
-  const needsSecret = algorithms.some(isHmacAlgorithm);
   const jwksUrl = needsJwks ? env.httpUrl("JWKS_URL", `${authUrl}/api/auth/jwks`) : undefined;
-  const hmacSecret = needsSecret ? readHmacSecret(env) : undefined;
+  const requestTimeoutMs = env.integer("REQUEST_TIMEOUT_MS", GATEWAY_DEFAULTS.requestTimeoutMs, { min: 1000, max: 3_600_000 });
+  const headersTimeoutMs = env.integer("HEADERS_TIMEOUT_MS", Math.min(GATEWAY_DEFAULTS.headersTimeoutMs, requestTimeoutMs), { min: 1000, max: 3_600_000 });
+  if (headersTimeoutMs > requestTimeoutMs) env.problem("HEADERS_TIMEOUT_MS", `${headersTimeoutMs} must not exceed REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
 
   // By default the gateway expects what the auth-service puts in iss and aud: its own base URL.
   const authOrigin = safeOrigin(authUrl);
@@ -92,6 +116,15 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
     corsOrigins: env.origins("CORS_ORIGINS"),
     webClientDir: readWebClientDir(env),
     bodyLimitBytes: 1024 * 1024,
+    limits: {
+      maxHeaderCount: env.integer("MAX_HEADER_COUNT", GATEWAY_DEFAULTS.maxHeaderCount, { min: 10, max: 1000 }),
+      maxConnections: env.integer("MAX_CONNECTIONS", GATEWAY_DEFAULTS.maxConnections, { min: 1, max: 1_000_000 }),
+      bodyMemoryBytes: env.integer("BODY_MEMORY_LIMIT_MB", GATEWAY_DEFAULTS.bodyMemoryLimitMb, { min: 1, max: 65_536 }) * 1024 * 1024,
+      headersTimeoutMs,
+      requestTimeoutMs,
+      maxEventLoopDelayMs: env.integer("MAX_EVENT_LOOP_DELAY_MS", GATEWAY_DEFAULTS.maxEventLoopDelayMs, { max: 60_000 }),
+    },
+    shutdownTimeoutS: env.integer("SHUTDOWN_TIMEOUT_S", GATEWAY_DEFAULTS.shutdownTimeoutS, { min: 1, max: 3600 }),
     routeTableFile: readRouteTableFile(env),
     routeTable: { source: "", upstreams: {}, routes: [] },
     logLevel: readLogLevel(env),
@@ -117,12 +150,17 @@ function readRouteTableContext(env: EnvReader, source: Env) {
   const defaultTimeoutMs = env.integer("UPSTREAM_TIMEOUT_MS", GATEWAY_DEFAULTS.upstreamTimeoutMs, { min: 1, max: 3_600_000 });
   const legacyUrl = env.httpUrl("LEGACY_API_URL", GATEWAY_DEFAULTS.legacyApiUrl);
   const authUrl = env.httpUrl("AUTH_SERVICE_URL", GATEWAY_DEFAULTS.authServiceUrl);
+  const algorithms = readAlgorithms(env);
+  const hmacSecret = algorithms.some(isHmacAlgorithm) ? readHmacSecret(env) : undefined;
   const context: RouteTableContext = {
     env: { ...source, LEGACY_API_URL: legacyUrl, AUTH_SERVICE_URL: authUrl },
     defaultTimeoutMs,
+    defaultMaxConnections: env.integer("UPSTREAM_MAX_CONNECTIONS", GATEWAY_DEFAULTS.upstreamMaxConnections, { min: 1, max: 65_536 }),
+    defaultMaxQueue: env.integer("UPSTREAM_MAX_QUEUE", GATEWAY_DEFAULTS.upstreamMaxQueue, { max: 1_000_000 }),
     stripAuthorization: env.boolean("STRIP_AUTHORIZATION", false),
+    acceptedHmacSecret: hmacSecret,
   };
-  return { context, authUrl };
+  return { context, authUrl, algorithms, hmacSecret };
 }
 
 function readAlgorithms(env: EnvReader): JwtAlgorithm[] {
@@ -146,6 +184,7 @@ function readHmacSecret(env: EnvReader): string | undefined {
   if (Buffer.byteLength(secret, "utf8") < MIN_HMAC_SECRET_BYTES) {
     return env.problem("BETTER_AUTH_SECRET", `must be at least ${MIN_HMAC_SECRET_BYTES} bytes for HS* tokens (RFC 7518 §3.2)`);
   }
+
   return secret;
 }
 

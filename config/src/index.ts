@@ -19,3 +19,5 @@ export {
   type RouteTable, type RouteTableContext, type UpstreamConfig,
 } from "./route-table.ts";
 export * from "./auth-service.ts";
+export * from "./headers.ts";
+export * from "./path-pattern.ts";

@@ -4,6 +4,9 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "./errors.ts";
 import { deepFreeze, type Env } from "./env.ts";
+import { GATEWAY_OWNED_HEADERS } from "./headers.ts";
+import { MIN_HMAC_SECRET_BYTES } from "./secrets.ts";
+import { compilePattern, patternsOverlap, sameShape } from "./path-pattern.ts";
 import {
   HTTP_METHODS, OPS_ROUTES, type ClaimValue, type HmacAlgorithm, type HttpMethod, type RouteSpec,
   type RouteTarget, type UpstreamCredentials,
@@ -13,8 +16,14 @@ import {
 export interface UpstreamConfig {
   /** Origin (and optional base path) without a trailing slash. */
   readonly url: string;
-  /** No answer within this many milliseconds: 504. */
+  /** The deadline from forwarding a request to the last byte of its answer: past it, 504. */
   readonly timeoutMs: number;
+  /** Keep-alive connections the gateway opens to it at most. */
+  readonly maxConnections: number;
+  /** Requests that may wait for one of those connections; past it, 503 with Retry-After. */
+  readonly maxQueue: number;
+  /** True when this is the auth-service (`AUTH_SERVICE_URL`): only it receives Better Auth's session cookies. */
+  readonly authService: boolean;
 }
 
 /** A validated route table: the built-in ops routes, then the file's routes. */
@@ -30,8 +39,18 @@ export interface RouteTableContext {
   readonly env: Env;
   /** `timeoutMs` of an upstream that sets none (`UPSTREAM_TIMEOUT_MS`). */
   readonly defaultTimeoutMs: number;
+  /** `maxConnections` of an upstream that sets none (`UPSTREAM_MAX_CONNECTIONS`). */
+  readonly defaultMaxConnections: number;
+  /** `maxQueue` of an upstream that sets none (`UPSTREAM_MAX_QUEUE`). */
+  readonly defaultMaxQueue: number;
   /** `credentials` of a route that sets none (`STRIP_AUTHORIZATION`). */
   readonly stripAuthorization: boolean;
+  /**
+   * The secret the gateway itself accepts HS* tokens with (`BETTER_AUTH_SECRET` when
+   * `JWT_ALGORITHMS` lists an HS* algorithm): a route may not mint with it, or the gateway would
+   * accept the tokens it mints for upstreams.
+   */
+  readonly acceptedHmacSecret?: string | undefined;
 }
 
 export const DEFAULT_ROUTE_TABLE_FILE = fileURLToPath(new URL("../default-routes.yaml", import.meta.url));
@@ -62,18 +81,12 @@ export function parseRouteTable(text: string, file: string, context: RouteTableC
 }
 
 const ROUTE_FIELDS = new Set(["name", "methods", "path", "upstream", "serve", "redirect", "auth", "owner", "claims", "headers", "credentials"]);
-const UPSTREAM_FIELDS = new Set(["url", "timeoutMs"]);
+const UPSTREAM_FIELDS = new Set(["url", "timeoutMs", "maxConnections", "maxQueue"]);
 const MINT_FIELDS = new Set(["algorithm", "secretEnv", "claims", "issuer", "audience", "ttlSeconds"]);
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const PARAM = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
-const LITERAL = /^[A-Za-z0-9\-._~!$&'()+,=:@]+$/;
-const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
-/** Headers the gateway owns or that frame the message: a claim mapping may not set them. */
-const RESERVED_HEADERS = new Set([
-  "host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer",
-  "authorization", "cookie", "x-user-id", "x-request-id", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
-]);
-const MIN_SECRET_BYTES = 32;
+// RFC 9110 token characters, without "_": CGI-style servers read X_User_Email as X-User-Email,
+// so a claim header with "_" could be forged by a client under its dashed name and vice versa.
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^`|~-]+$/;
 
 /** Walks the parsed file, collecting one problem line per bad field. */
 class TableReader {
@@ -109,6 +122,7 @@ class TableReader {
       routes.push({ route, index });
     });
     this.checkAmbiguity(routes);
+    this.checkShadowing(routes);
     return { source: this.file, upstreams, routes: [...OPS_ROUTES, ...routes.map(({ route }) => route)] };
   }
 
@@ -125,13 +139,21 @@ class TableReader {
       }
       this.unknownFields(value, UPSTREAM_FIELDS, where);
       const url = this.readUrl(value.url, `${where}.url`);
-      const timeoutMs = value.timeoutMs === undefined ? this.context.defaultTimeoutMs : value.timeoutMs;
-      if (!Number.isInteger(timeoutMs) || (timeoutMs as number) < 1 || (timeoutMs as number) > 3_600_000) {
-        this.problem(`${where}.timeoutMs`, "must be a whole number of milliseconds (1-3600000)");
-      }
-      if (url !== undefined) upstreams[name] = { url, timeoutMs: timeoutMs as number };
+      const timeoutMs = this.wholeNumber(value.timeoutMs, this.context.defaultTimeoutMs, 1, 3_600_000, `${where}.timeoutMs`, "milliseconds");
+      const maxConnections = this.wholeNumber(value.maxConnections, this.context.defaultMaxConnections, 1, 65_536, `${where}.maxConnections`, "connections");
+      const maxQueue = this.wholeNumber(value.maxQueue, this.context.defaultMaxQueue, 0, 1_000_000, `${where}.maxQueue`, "requests");
+      if (url !== undefined) upstreams[name] = { url, timeoutMs, maxConnections, maxQueue, authService: sameOrigin(url, this.context.env.AUTH_SERVICE_URL) };
     }
     return upstreams;
+  }
+
+  private wholeNumber(raw: unknown, fallback: number, min: number, max: number, where: string, unit: string): number {
+    const value = raw === undefined ? fallback : raw;
+    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
+      this.problem(where, `must be a whole number of ${unit} (${min}-${max})`);
+      return fallback;
+    }
+    return value as number;
   }
 
   private readUrl(raw: unknown, where: string): string | undefined {
@@ -171,7 +193,10 @@ class TableReader {
     const name = typeof raw.name === "string" && NAME.test(raw.name) ? raw.name : this.problem(at("name"), "is required: letters, digits, '.', '_' or '-'");
     const methods = this.readMethods(raw.methods, at("methods"));
     const path = typeof raw.path === "string" ? raw.path : this.problem(at("path"), "is required");
-    const params = path === undefined ? [] : this.readPattern(path, at("path"));
+    const compiled = path === undefined ? undefined : compilePattern(path);
+    if (compiled && "problem" in compiled) this.problem(at("path"), compiled.problem);
+    const pattern = compiled && "segments" in compiled ? compiled.segments : undefined;
+    const params = compiled && "params" in compiled ? compiled.params : [];
     const target = this.readTarget(raw, at, upstreams);
     const auth = raw.auth === undefined ? "jwt" : raw.auth === "jwt" || raw.auth === "none" ? raw.auth : this.problem(at("auth"), 'must be "jwt" or "none"');
 
@@ -179,15 +204,15 @@ class TableReader {
       if (raw[field] !== undefined && auth !== "jwt") this.problem(at(field), 'needs auth: jwt');
     };
     ["owner", "claims", "headers"].forEach(needsJwt);
-    const owner = raw.owner === undefined ? undefined : this.readOwner(raw.owner, at("owner"), params ?? []);
+    const owner = raw.owner === undefined ? undefined : this.readOwner(raw.owner, at("owner"), params);
     const requiredClaims = raw.claims === undefined ? undefined : this.readClaims(raw.claims, at("claims"));
     const claimHeaders = raw.headers === undefined ? undefined : this.readHeaders(raw.headers, at("headers"));
     const credentials = this.readCredentials(raw.credentials, at("credentials"), auth);
     if (target && target.kind !== "upstream" && raw.credentials !== undefined) this.problem(at("credentials"), "applies only to upstream routes");
 
-    if (this.problems.length > before || !name || !methods || !path || !target || !auth || !credentials) return undefined;
+    if (this.problems.length > before || !name || !methods || !path || !pattern || !target || !auth || !credentials) return undefined;
     return {
-      name, methods, path, target, auth, credentials,
+      name, methods, path, pattern, target, auth, credentials,
       ...(owner && { owner }), ...(requiredClaims && { requiredClaims }), ...(claimHeaders && { claimHeaders }),
     };
   }
@@ -200,29 +225,6 @@ class TableReader {
       else this.problem(where, `${JSON.stringify(method)} is not one of ${HTTP_METHODS.join(", ")}`);
     }
     return [...methods];
-  }
-
-  /** Checks a path pattern; returns its parameter names. */
-  private readPattern(path: string, where: string): string[] | undefined {
-    if (!path.startsWith("/")) return this.problem(where, `${JSON.stringify(path)} must start with "/"`);
-    const parts = path.slice(1).split("/");
-    const params: string[] = [];
-    for (let i = 0; i < parts.length; i++) {
-      const part = parts[i]!;
-      const last = i === parts.length - 1;
-      const param = PARAM.exec(part);
-      if (param) {
-        if (params.includes(param[1]!)) return this.problem(where, `${JSON.stringify(path)} names {${param[1]}} twice`);
-        params.push(param[1]!);
-      } else if (part === "*") {
-        if (!last) return this.problem(where, `${JSON.stringify(path)}: "*" may only end a pattern`);
-      } else if (part === "") {
-        if (!last) return this.problem(where, `${JSON.stringify(path)} has an empty segment`);
-      } else if (!LITERAL.test(part) || part === "." || part === "..") {
-        return this.problem(where, `${JSON.stringify(path)} is not a valid pattern (segment ${JSON.stringify(part)})`);
-      }
-    }
-    return params;
   }
 
   private readTarget(raw: Record<string, unknown>, at: (field: string) => string, upstreams: Record<string, UpstreamConfig>): RouteTarget | undefined {
@@ -270,8 +272,9 @@ class TableReader {
     const headers: Record<string, string> = {};
     for (const [header, claim] of Object.entries(raw)) {
       const name = header.toLowerCase();
-      if (!HEADER_NAME.test(header)) this.problem(`${where}.${header}`, "is not a valid header name");
-      else if (RESERVED_HEADERS.has(name)) this.problem(`${where}.${header}`, "is set by the gateway itself and cannot carry a claim");
+      if (header.includes("_")) this.problem(`${where}.${header}`, 'must not contain "_" (servers read it as "-"; use dashes)');
+      else if (!HEADER_NAME.test(header)) this.problem(`${where}.${header}`, "is not a valid header name");
+      else if (GATEWAY_OWNED_HEADERS.has(name)) this.problem(`${where}.${header}`, "is set by the gateway itself and cannot carry a claim");
       else if (typeof claim !== "string" || claim === "") this.problem(`${where}.${header}`, "must name a claim");
       else headers[name] = claim;
     }
@@ -296,7 +299,10 @@ class TableReader {
     } else {
       secret = this.context.env[mint.secretEnv];
       if (secret === undefined || secret === "") this.problem(`${at}.secretEnv`, `${mint.secretEnv} is not set`);
-      else if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) this.problem(`${at}.secretEnv`, `${mint.secretEnv} must be at least ${MIN_SECRET_BYTES} bytes`);
+      else if (Buffer.byteLength(secret) < MIN_HMAC_SECRET_BYTES) this.problem(`${at}.secretEnv`, `${mint.secretEnv} must be at least ${MIN_HMAC_SECRET_BYTES} bytes`);
+      else if (secret === this.context.acceptedHmacSecret) {
+        this.problem(`${at}.secretEnv`, `${mint.secretEnv} is the secret the gateway accepts HS* tokens with (JWT_ALGORITHMS): it would accept the tokens it mints; give the upstream its own secret`);
+      }
     }
     const claims = mint.claims === undefined ? ["sub"] : mint.claims;
     if (!Array.isArray(claims) || !claims.every((c) => typeof c === "string" && c !== "") || !claims.includes("sub")) {
@@ -333,21 +339,48 @@ class TableReader {
    * overlap is resolved by rule; two routes no rule separates, for a shared method, are refused.
    */
   private checkAmbiguity(routes: readonly { route: RouteSpec; index: number }[]): void {
-    const shape = (path: string) => path.slice(1).split("/").map((part) => (PARAM.test(part) ? "{}" : part)).join("/");
-    const reserved = new Map(OPS_ROUTES.map((route) => [shape(route.path), route.name]));
-    const seen = new Map<string, { route: RouteSpec; index: number }>();
-    routes.forEach(({ route, index }) => {
-      const key = shape(route.path);
-      if (reserved.has(key)) this.problem(`routes[${index}].path`, `${route.path} is the gateway's own /${reserved.get(key)} endpoint`);
-      for (const method of route.methods) {
-        const other = seen.get(`${method} ${key}`);
-        if (other) {
-          this.problem(`routes[${index}].path`, `${method} ${route.path} is ambiguous with routes[${other.index}] (${other.route.name}): both match the same requests`);
-          break;
-        }
+    routes.forEach(({ route, index }, position) => {
+      const reserved = OPS_ROUTES.find((ops) => sameShape(ops.pattern, route.pattern));
+      if (reserved) this.problem(`routes[${index}].path`, `${route.path} is the gateway's own /${reserved.name} endpoint`);
+      const other = routes.slice(0, position).find((earlier) =>
+        sameShape(earlier.route.pattern, route.pattern) && earlier.route.methods.some((method) => route.methods.includes(method)));
+      if (other) {
+        const method = other.route.methods.find((m) => route.methods.includes(m));
+        this.problem(`routes[${index}].path`, `${method} ${route.path} is ambiguous with routes[${other.index}] (${other.route.name}): both match the same requests`);
       }
-      for (const method of route.methods) seen.set(`${method} ${key}`, { route, index });
     });
+  }
+
+  /**
+   * A public route on an upstream that also serves protected routes must not be able to match
+   * any of their paths, whatever specificity says: the upstream may normalize a path (decode an
+   * escape, drop a trailing slash, ignore case) that the gateway routed as public into one it
+   * would have protected.
+   */
+  private checkShadowing(routes: readonly { route: RouteSpec; index: number }[]): void {
+    const upstreamOf = (route: RouteSpec) => (route.target.kind === "upstream" ? route.target.upstream : undefined);
+    for (const open of routes) {
+      const upstream = upstreamOf(open.route);
+      if (open.route.auth !== "none" || upstream === undefined) continue;
+      const shadowed = routes.find(({ route }) =>
+        route.auth === "jwt" && upstreamOf(route) === upstream && route.methods.some((m) => open.route.methods.includes(m)) &&
+        patternsOverlap(open.route.pattern, route.pattern));
+      if (shadowed) {
+        this.problem(
+          `routes[${open.index}].path`,
+          `public ${open.route.path} can match paths of routes[${shadowed.index}] (${shadowed.route.name}, auth: jwt) on the same upstream ${upstream}; narrow it or protect it`,
+        );
+      }
+    }
+  }
+}
+
+function sameOrigin(url: string, other: string | undefined): boolean {
+  if (other === undefined || other === "") return false;
+  try {
+    return new URL(url).origin === new URL(other).origin;
+  } catch {
+    return false;
   }
 }
 

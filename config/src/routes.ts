@@ -1,3 +1,5 @@
+import { compileKnownPattern, type PatternSegment } from "./path-pattern.ts";
+
 /**
  * The route table as data. The gateway proxies nothing that is not listed here (deny by
  * default). A path pattern is a list of `/`-separated segments: a literal, a `{name}`
@@ -42,6 +44,8 @@ export interface RouteSpec {
   readonly name: string;
   readonly methods: readonly HttpMethod[];
   readonly path: string;
+  /** `path`, compiled once at load (path-pattern.ts); the gateway's matcher walks these. */
+  readonly pattern: readonly PatternSegment[];
   readonly target: RouteTarget;
   /** `jwt`: a valid bearer token is required; `none`: public. */
   readonly auth: "none" | "jwt";
@@ -55,8 +59,12 @@ export interface RouteSpec {
 }
 
 /** The gateway's own endpoints: always present, never replaced by a table file. */
-export const OPS_ROUTES: readonly RouteSpec[] = [
-  { name: "healthz", methods: ["GET", "HEAD"], path: "/healthz", target: { kind: "ops", endpoint: "healthz" }, auth: "none", credentials: { kind: "strip" } },
-  { name: "readyz", methods: ["GET", "HEAD"], path: "/readyz", target: { kind: "ops", endpoint: "readyz" }, auth: "none", credentials: { kind: "strip" } },
-  { name: "metrics", methods: ["GET"], path: "/metrics", target: { kind: "ops", endpoint: "metrics" }, auth: "none", credentials: { kind: "strip" } },
-];
+export const OPS_ROUTES: readonly RouteSpec[] = (["healthz", "readyz", "metrics"] as const).map((endpoint) => ({
+  name: endpoint,
+  methods: endpoint === "metrics" ? ["GET"] : ["GET", "HEAD"],
+  path: `/${endpoint}`,
+  pattern: compileKnownPattern(`/${endpoint}`),
+  target: { kind: "ops", endpoint },
+  auth: "none",
+  credentials: { kind: "strip" },
+}));

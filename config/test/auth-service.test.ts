@@ -93,6 +93,10 @@ describe("loadAuthServiceConfig", () => {
     expect(config.jwt).toMatchObject({ algorithm: "ES256", lifetimeS: 300, rotationIntervalS: 86_400, rotationLeadS: 900, rotationGraceS: 3600 });
     expect(problems({ JWT_ALGORITHM: "HS256" })).toEqual(["JWT_ALGORITHM: \"HS256\" is not one of EdDSA, ES256, ES512, RS256, PS256"]);
     expect(problems({ JWT_ROTATION_INTERVAL_S: "300", JWT_ROTATION_LEAD_S: "600" })[0]).toMatch(/^JWT_ROTATION_LEAD_S: 600 must be shorter than JWT_ROTATION_INTERVAL_S \(300\)/);
+    expect(problems({ JWT_ROTATION_INTERVAL_S: "300", JWT_ROTATION_LEAD_S: "9" })).toEqual([
+      "JWT_ROTATION_LEAD_S: 9 is too short: gateways may not have fetched a new key before it signs; use at least 10",
+    ]);
+    expect(loadAuthServiceConfig({ JWT_ROTATION_INTERVAL_S: "11", JWT_ROTATION_LEAD_S: "10" }, { cwd: CWD }).jwt.rotationLeadS).toBe(10);
     expect(problems({ JWT_ROTATION_GRACE_S: "60" })[0]).toMatch(/^JWT_ROTATION_GRACE_S: 60 is shorter than JWT_LIFETIME_S \(900\)/);
     expect(problems({ JWT_LIFETIME_S: "15m" })).toEqual(["JWT_LIFETIME_S: \"15m\" is not a whole number"]);
     expect(problems({ JWT_ISSUER: " " })).toEqual(["JWT_ISSUER: must not be empty (the gateway checks it on every token)"]);

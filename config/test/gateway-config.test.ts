@@ -1,5 +1,14 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, DEFAULT_ROUTE_TABLE_FILE, loadGatewayConfig } from "../src/index.ts";
+
+const MINTING_TABLE = join(mkdtempSync(join(tmpdir(), "gateway-config-")), "mint.yaml");
+writeFileSync(MINTING_TABLE, [
+  "upstreams:", "  up: { url: \"http://127.0.0.1:9\" }", "routes:",
+  "  - { name: m, methods: [GET], path: \"/m/{user_id}\", upstream: up, owner: sub == user_id, credentials: { mint: { secretEnv: UPSTREAM_SECRET } } }",
+].join("\n"));
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -77,6 +86,13 @@ describe("gateway configuration", () => {
     [{ UPSTREAM_TIMEOUT_MS: "10s" }, 'UPSTREAM_TIMEOUT_MS: "10s" is not a whole number'],
     [{ STRIP_AUTHORIZATION: "maybe" }, 'STRIP_AUTHORIZATION: "maybe" is not a boolean'],
     [{ LOG_LEVEL: "loud" }, 'LOG_LEVEL: "loud" is not one of'],
+    [{ MAX_HEADER_COUNT: "5" }, "MAX_HEADER_COUNT: 5 is out of range (10-1000)"],
+    [{ MAX_CONNECTIONS: "0" }, "MAX_CONNECTIONS: 0 is out of range"],
+    [{ BODY_MEMORY_LIMIT_MB: "lots" }, 'BODY_MEMORY_LIMIT_MB: "lots" is not a whole number'],
+    [{ REQUEST_TIMEOUT_MS: "5000", HEADERS_TIMEOUT_MS: "9000" }, "HEADERS_TIMEOUT_MS: 9000 must not exceed REQUEST_TIMEOUT_MS (5000)"],
+    [{ SHUTDOWN_TIMEOUT_S: "0" }, "SHUTDOWN_TIMEOUT_S: 0 is out of range (1-3600)"],
+    [{ UPSTREAM_MAX_QUEUE: "-5" }, 'UPSTREAM_MAX_QUEUE: "-5" is not a whole number'],
+    [{ MAX_EVENT_LOOP_DELAY_MS: "x" }, 'MAX_EVENT_LOOP_DELAY_MS: "x" is not a whole number'],
   ])("reports %j as one line naming the variable", (env, expected) => {
     const problems = problemsOf(env);
     expect(problems).toHaveLength(1);
@@ -87,6 +103,24 @@ describe("gateway configuration", () => {
     const problems = problemsOf({ GATEWAY_PORT: "x", LEGACY_API_URL: "y", LOG_LEVEL: "z" });
     expect(problems.map((line) => line.split(":")[0])).toEqual(["UPSTREAM_TIMEOUT_MS", "LEGACY_API_URL", "GATEWAY_PORT", "LOG_LEVEL"].filter((name) => problems.some((p) => p.startsWith(name))));
     expect(problems).toHaveLength(3);
+  });
+
+  it("has bounded defaults for what clients can make it hold", () => {
+    expect(loadGatewayConfig({})).toMatchObject({
+      limits: { maxHeaderCount: 100, maxConnections: 4096, bodyMemoryBytes: 64 * 1024 * 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, maxEventLoopDelayMs: 500 },
+      shutdownTimeoutS: 25,
+      routeTable: { upstreams: { legacy: { maxConnections: 256, maxQueue: 1024, authService: false }, auth: { authService: true } } },
+    });
+  });
+
+  it("refuses a table whose minted tokens the gateway itself would accept", () => {
+    const secret = "an-hs256-shared-secret-of-at-least-32-bytes!";
+    const problems = problemsOf({ JWT_ALGORITHMS: "EdDSA,HS256", BETTER_AUTH_SECRET: secret, GATEWAY_CONFIG: MINTING_TABLE, UPSTREAM_SECRET: secret });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain("routes[0].credentials.mint.secretEnv: UPSTREAM_SECRET is the secret the gateway accepts HS* tokens with");
+    // Its own secret for the upstream, or no HS* accepted: fine.
+    expect(() => loadGatewayConfig({ JWT_ALGORITHMS: "EdDSA,HS256", BETTER_AUTH_SECRET: secret, GATEWAY_CONFIG: MINTING_TABLE, UPSTREAM_SECRET: `${secret}-other` })).not.toThrow();
+    expect(() => loadGatewayConfig({ GATEWAY_CONFIG: MINTING_TABLE, UPSTREAM_SECRET: secret })).not.toThrow();
   });
 
   it("never echoes a long secret-looking value in full", () => {

@@ -8,6 +8,8 @@ const SECRET = "s".repeat(40);
 const context: RouteTableContext = {
   env: { NOTES_URL: "http://127.0.0.1:9000", NOTES_SECRET: SECRET, SHORT_SECRET: "short" },
   defaultTimeoutMs: 10_000,
+  defaultMaxConnections: 256,
+  defaultMaxQueue: 1024,
   stripAuthorization: false,
 };
 const dir = mkdtempSync(join(tmpdir(), "route-table-"));
@@ -31,10 +33,11 @@ describe("reading a route table", () => {
       base(`  - { name: notes.list, methods: [GET], path: "/notes/{owner}", upstream: notes, owner: "sub == owner", claims: { role: [editor, admin] }, headers: { X-User-Email: email } }`),
       "routes.yaml", context,
     );
-    expect(table.upstreams).toEqual({ notes: { url: "http://127.0.0.1:9000", timeoutMs: 10_000 } });
+    expect(table.upstreams).toEqual({ notes: { url: "http://127.0.0.1:9000", timeoutMs: 10_000, maxConnections: 256, maxQueue: 1024, authService: false } });
     expect(table.routes.map((r) => r.name)).toEqual(["healthz", "readyz", "metrics", "notes.list"]);
     expect(table.routes[3]).toEqual({
       name: "notes.list", methods: ["GET"], path: "/notes/{owner}", target: { kind: "upstream", upstream: "notes" },
+      pattern: [{ kind: "literal", value: "notes" }, { kind: "param", name: "owner" }],
       auth: "jwt", owner: { claim: "sub", param: "owner" }, requiredClaims: { role: ["editor", "admin"] },
       claimHeaders: { "x-user-email": "email" }, credentials: { kind: "forward" },
     });
@@ -98,6 +101,17 @@ describe("a bad table: one line per problem, naming file, route and field", () =
       "routes.yaml: routes[0].upstream: exactly one of upstream, serve or redirect is required"],
     ["the gateway's own endpoint", `  - { name: n, methods: [GET], path: /healthz, upstream: notes }`,
       "routes.yaml: routes[0].path: /healthz is the gateway's own /healthz endpoint"],
+    ["an underscore in a claim header", `  - { name: n, methods: [GET], path: /n, upstream: notes, headers: { X_User_Email: email } }`,
+      'routes.yaml: routes[0].headers.X_User_Email: must not contain "_"'],
+    ["a routing-override header as a claim header", `  - { name: n, methods: [GET], path: /n, upstream: notes, headers: { X-Original-URL: email } }`,
+      "routes.yaml: routes[0].headers.X-Original-URL: is set by the gateway itself"],
+    ["a hop-by-hop header as a claim header", `  - { name: n, methods: [GET], path: /n, upstream: notes, headers: { Proxy-Connection: email } }`,
+      "routes.yaml: routes[0].headers.Proxy-Connection: is set by the gateway itself"],
+    ["a framing header as a claim header", `  - { name: n, methods: [GET], path: /n, upstream: notes, headers: { Expect: email } }`,
+      "routes.yaml: routes[0].headers.Expect: is set by the gateway itself"],
+    ["a provenance header as a claim header", `  - { name: n, methods: [GET], path: /n, upstream: notes, headers: { Forwarded: email } }`,
+      "routes.yaml: routes[0].headers.Forwarded: is set by the gateway itself"],
+
   ])("reports %s", (_what, routes, expected) => {
     const lines = problems(base(routes));
     expect(lines).toHaveLength(1);
@@ -112,6 +126,51 @@ describe("a bad table: one line per problem, naming file, route and field", () =
   it("reports two routes that match the same requests, whatever their parameter names", () => {
     const lines = problems(base(`  - { name: a, methods: [GET, POST], path: "/n/{id}", upstream: notes }\n  - { name: b, methods: [POST], path: "/n/{key}", upstream: notes }`));
     expect(lines).toEqual(["routes.yaml: routes[1].path: POST /n/{key} is ambiguous with routes[0] (a): both match the same requests"]);
+  });
+
+  it("refuses a public route that can match a protected route's paths on the same upstream", () => {
+    // The attack it prevents: with /api/* public next to /api/{user_id}/tasks, a path the upstream
+    // normalizes differently (an escape, a trailing slash, case) reaches alice's tasks untokened.
+    const lines = problems(base(`  - { name: open, methods: [GET, POST], path: "/api/*", upstream: notes, auth: none }\n  - { name: tasks, methods: [GET], path: "/api/{user_id}/tasks", upstream: notes, owner: sub == user_id }`));
+    expect(lines).toEqual([
+      "routes.yaml: routes[0].path: public /api/* can match paths of routes[1] (tasks, auth: jwt) on the same upstream notes; narrow it or protect it",
+    ]);
+    // A parameter meets a literal too: /{section}/tasks public beside /api/{user_id} protected.
+    expect(problems(base(`  - { name: open, methods: [GET], path: "/{a}/{b}", upstream: notes, auth: none }\n  - { name: p, methods: [GET], path: "/api/{user_id}", upstream: notes }`))).toHaveLength(1);
+  });
+
+  it("accepts a public route beside protected ones where no path can match both", () => {
+    const upstreams = `upstreams:\n  notes: { url: "\${NOTES_URL}" }\n  other: { url: "http://127.0.0.1:9001" }\nroutes:\n`;
+    // Another method, another upstream, or disjoint literals: no shadowing possible.
+    for (const routes of [
+      `  - { name: open, methods: [POST], path: "/api/*", upstream: notes, auth: none }\n  - { name: p, methods: [GET], path: "/api/{u}/tasks", upstream: notes }`,
+      `  - { name: open, methods: [GET], path: "/api/*", upstream: other, auth: none }\n  - { name: p, methods: [GET], path: "/api/{u}/tasks", upstream: notes }`,
+      `  - { name: open, methods: [GET], path: "/public/*", upstream: notes, auth: none }\n  - { name: p, methods: [GET], path: "/api/{u}/tasks", upstream: notes }`,
+      `  - { name: open, methods: [GET], path: "/api/{u}/tasks/", upstream: notes, auth: none }\n  - { name: p, methods: [GET], path: "/api/{u}", upstream: notes }`,
+    ]) {
+      expect(() => parseRouteTable(upstreams + routes, "r.yaml", context)).not.toThrow();
+    }
+  });
+
+  it("refuses a route that mints with the secret the gateway accepts HS* tokens with", () => {
+    const accepting = { ...context, acceptedHmacSecret: SECRET };
+    expect(() => parseRouteTable(base(`  - { name: n, methods: [GET], path: /n, upstream: notes, credentials: { mint: { secretEnv: NOTES_SECRET } } }`), "r.yaml", accepting)).toThrow(
+      "r.yaml: routes[0].credentials.mint.secretEnv: NOTES_SECRET is the secret the gateway accepts HS* tokens with (JWT_ALGORITHMS): it would accept the tokens it mints; give the upstream its own secret",
+    );
+  });
+
+  it("reads an upstream's connection and queue bounds, with the environment's defaults", () => {
+    const table = parseRouteTable(`upstreams:\n  notes: { url: "\${NOTES_URL}", maxConnections: 8, maxQueue: 0 }\nroutes:\n  - { name: n, methods: [GET], path: /n, upstream: notes }`, "r.yaml", context);
+    expect(table.upstreams.notes).toMatchObject({ maxConnections: 8, maxQueue: 0 });
+    expect(problems(`upstreams:\n  notes: { url: "\${NOTES_URL}", maxQueue: -1 }\nroutes:\n  - { name: n, methods: [GET], path: /n, upstream: notes }`)).toEqual([
+      "routes.yaml: upstreams.notes.maxQueue: must be a whole number of requests (0-1000000)",
+    ]);
+  });
+
+  it("marks the upstream at AUTH_SERVICE_URL as the auth-service (it alone gets its session cookies)", () => {
+    const table = loadRouteTable(DEFAULT_ROUTE_TABLE_FILE, { ...context, env: { LEGACY_API_URL: "http://l:1", AUTH_SERVICE_URL: "http://a:2/" } });
+    expect(table.upstreams.auth!.authService).toBe(true);
+    expect(table.upstreams.legacy!.authService).toBe(false);
   });
 
   it("accepts overlap that precedence resolves (a literal beats a parameter)", () => {

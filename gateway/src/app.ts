@@ -1,20 +1,23 @@
-import type { Socket } from "node:net";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { GatewayConfig, RouteTable } from "@todo-gateway/config";
+import { RouteTables } from "./active-route-table.ts";
 import { KeyResolver } from "./auth/keys.ts";
 import { TokenVerifier } from "./auth/verifier.ts";
-import { InternalError, RouteNotFoundError, type GatewayError } from "./errors.ts";
-import { createLogger } from "./log.ts";
+import { clientErrorHandler, DrainState, guardConnections } from "./lifecycle.ts";
+import { createLogger, DependencyWarnings, describeCause } from "./log.ts";
+import { EventLoopMonitor } from "./ops/event-loop.ts";
 import { Metrics } from "./ops/metrics.ts";
-import { checkReadiness } from "./ops/readiness.ts";
+import { ReadinessProbe } from "./ops/readiness.ts";
+import { Recorder } from "./ops/recorder.ts";
 import { CorsPolicy } from "./pipeline/cors.ts";
-import { decodeSegment, guardTarget } from "./pipeline/guard.ts";
-import { createPipeline } from "./pipeline/index.ts";
-import { upstreamHeaders } from "./pipeline/mutate.ts";
+import { RequestPipeline } from "./pipeline/index.ts";
 import { requestIdFor } from "./request-id.ts";
-import { rawProblemResponse, sendProblem, toGatewayError } from "./respond.ts";
-import { ActiveRouteTable } from "./route-table.ts";
-import { StaticFiles } from "./web/static-files.ts";
+import { toGatewayError } from "./respond.ts";
+import { createTargets } from "./targets/index.ts";
+import { createOpsTarget } from "./targets/ops.ts";
+import { BodyBudget } from "./targets/request-body.ts";
+import { StaticFiles } from "./targets/static-files.ts";
+import { createUpstreamTarget } from "./targets/upstream.ts";
 
 export interface GatewayDeps {
   /** The clock for token checks (tests pin it). */
@@ -23,7 +26,7 @@ export interface GatewayDeps {
   readonly logger?: boolean;
   /** Minimum time between JWKS fetches caused by an unknown kid (default 30 s). */
   readonly unknownKidCooldownMs?: number;
-  /** Floor on the background JWKS refresh period (default 5 s). */
+  /** Floor on the background JWKS refresh period (default 1 s, see auth/keys.ts). */
   readonly minJwksRefreshMs?: number;
   /** Where log lines go (default stdout). */
   readonly logStream?: NodeJS.WritableStream;
@@ -37,181 +40,102 @@ declare module "fastify" {
 }
 
 /**
- * Builds the gateway for a validated configuration; never listens. Long-lived parts (key
- * resolver, token cache, upstream pools) are created here once and closed in `onClose`.
+ * Builds the gateway for a validated configuration and never listens: wiring only. The order
+ * of a request is pipeline/index.ts; long-lived parts (key resolver, token cache, upstream
+ * pools) are created here once and closed with the app.
  */
 export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): Promise<FastifyInstance> {
   const now = deps.now ?? Date.now;
   const { log, access } = createLogger(deps.logger === false ? "silent" : config.logLevel, deps.logStream);
+  const warnings = new DependencyWarnings(log);
   const metrics = new Metrics();
-  // eslint-disable-next-line prefer-const -- the verifier and the resolver refer to each other
-  let verifier: TokenVerifier;
+  const recorder = new Recorder(metrics, access, log);
   const keys = new KeyResolver({
-    jwksUrl: config.jwt.jwksUrl,
-    hmacSecret: config.jwt.hmacSecret,
-    algorithms: config.jwt.algorithms,
-    unknownKidCooldownMs: deps.unknownKidCooldownMs,
-    minRefreshMs: deps.minJwksRefreshMs,
+    jwksUrl: config.jwt.jwksUrl, hmacSecret: config.jwt.hmacSecret, algorithms: config.jwt.algorithms,
+    unknownKidCooldownMs: deps.unknownKidCooldownMs, minRefreshMs: deps.minJwksRefreshMs,
     events: {
-      onFetch: (result, detail) => {
-        metrics.jwksFetches[result] += 1;
-        if (result === "failure") log.warn({ err: detail.error, keysLoaded: keys.keyCount }, "JWKS fetch failed; verifying with the keys already loaded");
+      onFetch: (result, { error }) => {
+        recorder.jwksFetch(result);
+        if (result === "failure") warnings.warn("jwks", `JWKS fetch failed (${describeCause(error)}); verifying with the ${keys.keyCount} keys already loaded`, { jwksUrl: config.jwt.jwksUrl });
       },
-      onKeysRetired: () => verifier.forget(),
     },
   });
-  verifier = new TokenVerifier({ jwt: config.jwt, keys, metrics, now });
-  const tables = { current: new ActiveRouteTable(config.routeTable) };
-  const drainState = { draining: false };
-  const cors = new CorsPolicy(config.corsOrigins);
-  const webClient = new StaticFiles(config.webClientDir);
-  const runPipeline = createPipeline({ tables, verifier, maxTokenBytes: config.jwt.maxTokenBytes, drainState, cors });
+  const verifier = new TokenVerifier({ jwt: config.jwt, keys, now });
+  const tables = new RouteTables(config.routeTable, {
+    onFailure: (upstream, error) => warnings.warn(`upstream:${upstream}`, `${error.detail} (${describeCause(error.cause ?? error.code)})`, { upstream, reason: error.code }),
+  });
+  const drain = new DrainState();
+  const eventLoop = new EventLoopMonitor(config.limits.maxEventLoopDelayMs);
+  const bodyBudget = new BodyBudget(config.limits.bodyMemoryBytes);
+  const targets = createTargets({
+    upstream: createUpstreamTarget({ bodies: { budget: bodyBudget, maxBytes: config.bodyLimitBytes, timeoutMs: config.limits.requestTimeoutMs }, now }),
+    ops: createOpsTarget({ tables, keys, verifier, metrics, readiness: new ReadinessProbe(), eventLoop, bodyBudget }),
+    webClient: new StaticFiles(config.webClientDir),
+  });
+  const pipeline = new RequestPipeline({
+    tables, verifier, targets, recorder, drain, eventLoop, cors: new CorsPolicy(config.corsOrigins),
+    maxHeaderCount: config.limits.maxHeaderCount, maxTokenBytes: config.jwt.maxTokenBytes,
+  });
 
   const app = Fastify({
-    // No per-request child logger (a pino child per request is measurable on the hot path):
-    // every request shares `log`, and its one line carries reqId explicitly (onResponse below).
+    // One shared logger and no per-request child: the pipeline's recorder writes the one line.
     loggerInstance: log as FastifyBaseLogger,
     childLoggerFactory: (logger) => logger,
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestIdFor,
-    bodyLimit: config.bodyLimitBytes,
     exposeHeadRoutes: false,
     trustProxy: false,
-    requestTimeout: 120_000,
-    // Host is checked by the pipeline, so a missing one gets a problem+json answer like any refusal.
-    http: { requireHostHeader: false },
-    frameworkErrors: (error, request, reply) => refuse(request, reply, toGatewayError(error)),
-    clientErrorHandler: (error, socket) => {
-      // Errors from Node's HTTP parser (malformed framing, CL with TE, oversize headers).
-      if (socket.writable) socket.end(rawProblemResponse(toGatewayError(error.code === "HPE_HEADER_OVERFLOW" ? error : { code: "FST_ERR_BAD_URL" })));
-      else socket.destroy(error);
+    // Draining, Host and body limits are the pipeline's: answered as problem+json like any refusal.
+    return503OnClosing: false,
+    // A backstop only: the body reader answers 408 at REQUEST_TIMEOUT_MS. Node checks header and
+    // request deadlines on connectionsCheckingInterval (its default is 30 s).
+    requestTimeout: config.limits.requestTimeoutMs + 5_000,
+    http: { requireHostHeader: false, connectionsCheckingInterval: 1_000 },
+    frameworkErrors: (error, request, reply) => reject(request, reply, error),
+    clientErrorHandler: clientErrorHandler({ onClientError: (error) => recorder.connectionRefusal(error) }),
+  });
+  guardConnections(
+    app.server,
+    {
+      maxConnections: config.limits.maxConnections,
+      // One more than the cap, so the pipeline can see that the cap was passed (and answer 431).
+      maxHeadersCount: config.limits.maxHeaderCount + 1,
+      headersTimeoutMs: config.limits.headersTimeoutMs,
+      requestTimeoutMs: config.limits.requestTimeoutMs + 5_000,
     },
-  });
+    (target) => pipeline.refuseConnect(target),
+    { onConnectionDropped: () => recorder.connectionDropped() },
+  );
 
-  // Node keeps only the first 2,000 header lines and silently drops the rest, which would hide
-  // a late second Authorization header from the count; the 16 KiB header limit bounds them anyway.
-  app.server.maxHeadersCount = 0;
-  // CONNECT never reaches Fastify (Node would close the socket without a word): answer it here.
-  app.server.on("connect", (req: { url?: string }, socket: Socket) => {
-    socket.end(rawProblemResponse(connectRefusal(req.url ?? "")));
-  });
-  function connectRefusal(target: string): GatewayError {
-    try {
-      const { segments } = guardTarget(target);
-      tables.current.matcher.match("CONNECT", segments);
-      return new RouteNotFoundError("no route matches this path");
-    } catch (error) {
-      return toGatewayError(error);
-    }
+  function handle(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    reply.hijack();
+    return pipeline.handle(request.raw, reply.raw, request.id);
   }
-
-  app.decorateRequest("gateway", null as never);
-  app.decorate("replaceRouteTable", (table: RouteTable) => {
-    const previous = tables.current;
-    tables.current = new ActiveRouteTable(table, previous);
-    previous.retire(tables.current);
-  });
-  // The body is forwarded as received: no JSON parsing, just bytes up to the limit.
+  function reject(request: FastifyRequest, reply: FastifyReply, error: unknown): void {
+    reply.hijack();
+    pipeline.reject(request.raw, reply.raw, request.id, toGatewayError(error));
+  }
+  // Bodies are read by the upstream target (bounded, after authorization), never by Fastify.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser("*", (_request, _payload, done) => done(null, undefined));
+  app.all("/*", handle);
+  // Methods Fastify does not route (PROPFIND, ...) get the same pipeline: 405 or 404.
+  app.setNotFoundHandler(handle);
+  app.setErrorHandler((error, request, reply) => reject(request, reply, error));
+  app.decorate("replaceRouteTable", (table: RouteTable) => tables.replace(table));
 
-  function refuse(request: FastifyRequest, reply: FastifyReply, error: GatewayError): FastifyReply {
-    if (request.gateway) request.gateway.refusal = error.code;
-    metrics.refuse(error.code);
-    if (error instanceof InternalError) log.error({ reqId: request.id, err: error.cause }, "unexpected failure");
-    reply.header("x-request-id", request.id);
-    // A refusal sent before the body was read leaves the connection unusable for another request.
-    if (!request.raw.complete) reply.header("connection", "close");
-    return sendProblem(reply, error);
-  }
-
-  app.setErrorHandler((error, request, reply) => refuse(request, reply, toGatewayError(error)));
-  // Fastify's catch-all knows only standard methods; others arrive here and get the same
-  // guard and matcher, so a known path still answers 405 with Allow.
-  app.setNotFoundHandler(async (request, reply) => {
-    await runPipeline(request, reply);
-    return refuse(request, reply, new RouteNotFoundError("no route matches this path"));
-  });
-
-  app.all("/*", { onRequest: runPipeline }, async (request, reply) => {
-    const { table, match, identity, preflightAllow } = request.gateway;
-    if (preflightAllow !== undefined) return cors.preflight(request.raw.headers.origin, preflightAllow, reply);
-    const route = match!.route.spec;
-    const target = route.target;
-    switch (target.kind) {
-      case "ops":
-        return serveOps(target.endpoint, reply);
-      case "redirect":
-        return reply.code(302).header("location", target.location).send();
-      case "static": {
-        const file = webClient.get(decodeSegment(match!.params["*"] ?? ""));
-        if (request.headers["if-none-match"] === file.headers.etag) return reply.code(304).headers(file.headers).send();
-        return reply.headers(file.headers).send(file.body);
-      }
-      case "upstream":
-        break;
-    }
-    const body = request.body as Buffer | undefined;
-    const minter = identity && table.minters.get(route.name);
-    const headers = upstreamHeaders(request.raw, {
-      route, identity, requestId: request.id, claimHeaderNames: table.claimHeaderNames,
-      mintedToken: minter?.mint(identity!, now()), bodyLength: body?.length,
-    });
-    if (identity) metrics.tokensAccepted += 1;
-    const response = await table.upstreams.get(target.upstream)!.send(request.raw.method!, request.raw.url!, headers, body);
-    reply.code(response.status).headers(response.headers).header("x-request-id", request.id);
-    return reply.send(response.body);
-  });
-
-  async function serveOps(endpoint: "healthz" | "readyz" | "metrics", reply: FastifyReply) {
-    reply.header("cache-control", "no-store");
-    switch (endpoint) {
-      case "healthz":
-        return { status: "ok" };
-      case "readyz": {
-        const readiness = await checkReadiness(keys, [...tables.current.upstreams.values()]);
-        if (readiness.ready) return { status: "ready", checks: readiness.checks };
-        return reply
-          .code(503)
-          .header("content-type", "application/problem+json")
-          .send(JSON.stringify({
-            type: "urn:todo-gateway:problem:not-ready", title: "Not ready", status: 503,
-            detail: `not ready: ${readiness.missing.join("; ")}`, checks: readiness.checks,
-          }));
-      }
-      case "metrics":
-        reply.header("content-type", "text/plain; version=0.0.4; charset=utf-8");
-        return metrics.render({ jwksKeys: keys.keyCount, tokenCacheEntries: verifier.cachedTokens, ready: keys.ready });
-    }
-  }
-
-  app.addHook("onResponse", (request, reply, done) => {
-    const context = request.gateway;
-    const route = context?.match?.route.spec.name ?? "unmatched";
-    const elapsedMs = reply.elapsedTime;
-    metrics.observeRequest(route, reply.statusCode, elapsedMs / 1000);
-    access({
-      reqId: request.id, method: request.raw.method ?? "", route, status: reply.statusCode, ms: Math.round(elapsedMs * 100) / 100,
-      sub: context?.identity?.sub, reason: context?.refusal,
-    });
-    done();
-  });
-
-  // Graceful shutdown: in-flight requests finish; connections are closed as soon as they go
-  // idle instead of lingering for the keep-alive timeout, and late requests are told to reconnect.
+  // Shutdown: in-flight requests finish, idle connections close now, late requests get 503.
   app.addHook("preClose", (done) => {
-    drainState.draining = true;
-    const closer = setInterval(() => app.server.closeIdleConnections(), 50);
-    closer.unref();
-    app.server.once("close", () => clearInterval(closer));
+    drain.begin(app.server);
     done();
   });
-
   app.addHook("onClose", async () => {
     keys.close();
-    await tables.current.close();
+    eventLoop.stop();
+    await tables.close();
   });
 
+  eventLoop.start();
   await keys.start();
   return app;
 }

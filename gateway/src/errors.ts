@@ -14,15 +14,22 @@ export type GatewayErrorCode =
   | "bad_request"
   | "payload_too_large"
   | "headers_too_large"
+  | "request_timeout"
   | "keys_unavailable"
+  | "overloaded"
+  | "shutting_down"
+  | "upstream_busy"
   | "upstream_unavailable"
   | "upstream_timeout"
+  | "client_aborted"
   | "internal";
 
 export abstract class GatewayError extends Error {
   abstract readonly code: GatewayErrorCode;
   abstract readonly status: number;
   abstract readonly title: string;
+  /** For refusals a client should retry (503): the `Retry-After` it is told, in seconds. */
+  readonly retryAfterS: number | undefined = undefined;
 
   constructor(readonly detail: string, options?: { cause?: unknown }) {
     super(detail, options);
@@ -99,11 +106,42 @@ export class HeadersTooLargeError extends GatewayError {
   readonly title = "Request header fields too large";
 }
 
+/** The request's headers or body did not arrive in time (HEADERS_TIMEOUT_MS / REQUEST_TIMEOUT_MS). */
+export class RequestTimeoutError extends GatewayError {
+  readonly code = "request_timeout";
+  readonly status = 408;
+  readonly title = "Request timeout";
+}
+
 /** No signing keys could be loaded yet, so no token can be checked. */
 export class KeysUnavailableError extends GatewayError {
   readonly code = "keys_unavailable";
   readonly status = 503;
   readonly title = "Signing keys unavailable";
+}
+
+/** The gateway sheds this request to stay responsive (event loop lag, body memory budget). */
+export class OverloadedError extends GatewayError {
+  readonly code = "overloaded";
+  readonly status = 503;
+  readonly title = "Service unavailable";
+  override readonly retryAfterS = 1;
+}
+
+/** A request that arrived while the gateway drains for shutdown: retry on another instance. */
+export class ShuttingDownError extends GatewayError {
+  readonly code = "shutting_down";
+  readonly status = 503;
+  readonly title = "Service unavailable";
+  override readonly retryAfterS = 1;
+}
+
+/** Every connection to the upstream is busy and its waiting queue is full. */
+export class UpstreamBusyError extends GatewayError {
+  readonly code = "upstream_busy";
+  readonly status = 503;
+  readonly title = "Service unavailable";
+  override readonly retryAfterS = 1;
 }
 
 export class UpstreamUnavailableError extends GatewayError {
@@ -116,6 +154,16 @@ export class UpstreamTimeoutError extends GatewayError {
   readonly code = "upstream_timeout";
   readonly status = 504;
   readonly title = "Gateway timeout";
+}
+
+/**
+ * The client went away before its answer (nginx's 499). Nothing is sent; it is logged and
+ * counted as such, never as a gateway failure.
+ */
+export class ClientAbortedError extends GatewayError {
+  readonly code = "client_aborted";
+  readonly status = 499;
+  readonly title = "Client closed request";
 }
 
 export class InternalError extends GatewayError {

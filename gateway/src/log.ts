@@ -76,3 +76,38 @@ export function createLogger(level: LogLevel, stream?: NodeJS.WritableStream): G
   };
   return { log, access };
 }
+
+/**
+ * Warnings about a failing dependency (the JWKS, an upstream), at most one line per kind every
+ * {@link intervalMs}, each the cause in words and never a stack: a dependency that is down for
+ * an hour costs a few hundred lines, not one per retry or per request.
+ */
+export class DependencyWarnings {
+  private readonly lastAt = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(private readonly log: Logger, private readonly intervalMs = 10_000, private readonly now: () => number = Date.now) {}
+
+  warn(kind: string, message: string, fields: Record<string, unknown> = {}): void {
+    const now = this.now();
+    const last = this.lastAt.get(kind);
+    if (last !== undefined && now - last.at < this.intervalMs) {
+      last.suppressed += 1;
+      return;
+    }
+    const suppressed = last?.suppressed ?? 0;
+    this.lastAt.set(kind, { at: now, suppressed: 0 });
+    this.log.warn({ ...fields, ...(suppressed > 0 && { suppressedSinceLast: suppressed }) }, message);
+  }
+}
+
+/** The cause of a failure in a few words (its code and message), for a one-line log entry. */
+export function describeCause(error: unknown): string {
+  let cause: unknown = error;
+  // Wrapped failures keep the transport error as cause: report the innermost.
+  while (cause instanceof Error && cause.cause !== undefined && cause.cause !== cause) cause = cause.cause;
+  if (typeof cause === "symbol") return cause.description ?? "aborted";
+  if (!(cause instanceof Error)) return String(cause);
+  const code = (cause as { code?: unknown }).code;
+  const text = cause.message.split("\n")[0]!.slice(0, 200);
+  return typeof code === "string" && !text.includes(code) ? `${code}: ${text}` : text;
+}

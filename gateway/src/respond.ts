@@ -1,9 +1,14 @@
-import type { FastifyReply } from "fastify";
+import type { ServerResponse } from "node:http";
 import {
   GatewayError, HeadersTooLargeError, InternalError, InvalidAuthRequestError, InvalidTokenError,
-  MethodNotAllowedError, MissingTokenError, PayloadTooLargeError, BadRequestError,
+  MethodNotAllowedError, MissingTokenError, PayloadTooLargeError, BadRequestError, RequestTimeoutError,
 } from "./errors.ts";
 
+/**
+ * The only place a gateway error becomes HTTP: its status, the RFC 6750 challenge, `Allow`,
+ * `Retry-After` and the RFC 9457 problem body, for answers written on a response and for raw
+ * answers written straight to a socket (parser errors, CONNECT).
+ */
 export const REALM = "todo-gateway";
 const PROBLEM_TYPE_BASE = "urn:todo-gateway:problem:";
 
@@ -49,30 +54,35 @@ export function toGatewayError(error: unknown): GatewayError {
       return new BadRequestError("the request could not be parsed", { cause: error });
     case "HPE_HEADER_OVERFLOW":
       return new HeadersTooLargeError("the request headers are too large", { cause: error });
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return new RequestTimeoutError("the request did not arrive in time", { cause: error });
     default:
       return new InternalError("the gateway failed to handle the request", { cause: error });
   }
 }
 
-/** The only place a gateway error becomes a status, headers and a problem+json body. */
-export function sendProblem(reply: FastifyReply, error: GatewayError): FastifyReply {
-  reply.code(error.status).header("content-type", "application/problem+json").header("cache-control", "no-store");
+/** The headers of a refusal, as `[name, value, ...]`, without framing. */
+function problemHeaders(error: GatewayError, body: string): string[] {
+  const headers = ["content-type", "application/problem+json", "cache-control", "no-store", "content-length", String(Buffer.byteLength(body))];
   const challenge = challengeFor(error);
-  if (challenge !== undefined) reply.header("www-authenticate", challenge);
-  if (error instanceof MethodNotAllowedError) reply.header("allow", error.allow.join(", "));
-  return reply.send(Buffer.from(JSON.stringify(problemBody(error))));
+  if (challenge !== undefined) headers.push("www-authenticate", challenge);
+  if (error instanceof MethodNotAllowedError) headers.push("allow", error.allow.join(", "));
+  if (error.retryAfterS !== undefined) headers.push("retry-after", String(error.retryAfterS));
+  return headers;
 }
 
-/** For errors answered outside Fastify (the HTTP parser's, CONNECT): a complete raw response. */
+/** Writes a refusal on a response whose head has not gone out (headers set before are kept). */
+export function writeProblem(res: ServerResponse, error: GatewayError): void {
+  const body = JSON.stringify(problemBody(error));
+  res.writeHead(error.status, problemHeaders(error, body));
+  res.end(body);
+}
+
+/** For errors answered outside a response (the HTTP parser's, CONNECT): a complete raw answer. */
 export function rawProblemResponse(error: GatewayError): string {
   const body = JSON.stringify(problemBody(error));
-  const allow = error instanceof MethodNotAllowedError ? `Allow: ${error.allow.join(", ")}\r\n` : "";
-  return (
-    `HTTP/1.1 ${error.status} ${error.title}\r\n` +
-    "Content-Type: application/problem+json\r\n" +
-    allow +
-    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-    "Connection: close\r\n\r\n" +
-    body
-  );
+  const headers = problemHeaders(error, body);
+  let head = `HTTP/1.1 ${error.status} ${error.title}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return `${head}connection: close\r\n\r\n${body}`;
 }

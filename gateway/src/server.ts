@@ -10,10 +10,6 @@ try {
   process.stderr.write(`gateway: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}\n`);
   process.exit(1);
 }
-const address = app.server.address();
-const port = typeof address === "object" && address ? address.port : config.port;
-process.stdout.write(`gateway listening on http://${config.host}:${port}\n`);
-
 // SIGHUP: re-read the route table file. A bad file is refused with its problems and the table
 // in force stays; requests already under way finish on the table they started with.
 process.on("SIGHUP", () => {
@@ -28,12 +24,21 @@ process.on("SIGHUP", () => {
   }
 });
 
+// SIGTERM / SIGINT: stop accepting, let in-flight requests finish for up to SHUTDOWN_TIMEOUT_S
+// (under Kubernetes' 30 s grace), then close what is left and exit 0: a request that outlives
+// the deadline is the one thing a stop may cut, never a reason not to stop.
 let closing = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     if (closing) process.exit(1); // a second signal: stop waiting
     closing = true;
-    // Stop accepting, let in-flight requests finish, close upstream pools and the key refresher.
+    const deadline = setTimeout(() => {
+      process.stderr.write(`gateway: requests still in flight after SHUTDOWN_TIMEOUT_S=${config.shutdownTimeoutS}; closing their connections\n`);
+      app.server.closeAllConnections();
+      // close() resolves once the connections are gone; if an onClose hook hangs, stop anyway.
+      setTimeout(() => process.exit(0), 1_000).unref();
+    }, config.shutdownTimeoutS * 1000);
+    deadline.unref();
     app.close().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -43,3 +48,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     );
   });
 }
+
+// Announced only once the signal handlers are in: a supervisor may signal as soon as it reads this.
+const address = app.server.address();
+const port = typeof address === "object" && address ? address.port : config.port;
+process.stdout.write(`gateway listening on http://${config.host}:${port}\n`);

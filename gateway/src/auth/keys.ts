@@ -1,46 +1,62 @@
 import { importJWK, type CryptoKey, type JWK } from "jose";
+import { request } from "undici";
 import { isHmacAlgorithm, type JwtAlgorithm } from "@todo-gateway/config";
 import { InvalidTokenError, KeysUnavailableError } from "../errors.ts";
 
 /** What the resolver reports to metrics and logs; names fixed in ops/metrics.ts. */
 export interface KeyResolverEvents {
   onFetch?(result: "success" | "failure", detail: { keys?: number; error?: unknown }): void;
-  /** A key that was served before is gone or changed: cached verifications must be dropped. */
-  onKeysRetired?(): void;
 }
 
 export interface KeyResolverOptions {
   readonly jwksUrl: string | undefined;
   readonly hmacSecret: string | undefined;
   readonly algorithms: readonly JwtAlgorithm[];
-  /** Minimum time between fetches caused by an unknown `kid` (CONTRACT §4: 30 s). */
+  /** Minimum time between fetches caused by an unknown `kid` (30 s, as jose's remote key set). */
   readonly unknownKidCooldownMs?: number;
-  /** Bounds on the background refresh period taken from the JWKS's Cache-Control. */
+  /** Bounds on the background refresh period taken from the JWKS's Cache-Control max-age. */
   readonly minRefreshMs?: number;
   readonly maxRefreshMs?: number;
   /** Refresh period when the JWKS sends no max-age. */
   readonly defaultRefreshMs?: number;
   readonly fetchTimeoutMs?: number;
+  /** Largest JWKS document read, in bytes; the read stops there. */
+  readonly maxJwksBytes?: number;
   readonly events?: KeyResolverEvents;
   readonly now?: () => number;
 }
 
-type VerifyKey = CryptoKey | Uint8Array;
+export type VerifyKey = CryptoKey | Uint8Array;
+
+/** Keys for one token, and the generation of the key set they come from. */
+export interface KeyCandidates {
+  readonly keys: readonly VerifyKey[];
+  readonly generation: number;
+}
 
 interface PublishedKey {
   readonly fingerprint: string;
-  /** One imported key per algorithm this key may verify, among those accepted. */
-  readonly byAlg: ReadonlyMap<string, CryptoKey>;
+  /** The imported keys per algorithm this kid may verify (several when a JWKS repeats a kid). */
+  readonly byAlg: ReadonlyMap<string, readonly CryptoKey[]>;
 }
 
+/**
+ * The background refresh never runs more often than this, whatever max-age the JWKS sends. The
+ * auth-service sends max-age = lead / 2 with a lead of at least 10 s, so a key published ahead
+ * is fetched at least twice before it signs.
+ */
+const MIN_REFRESH_MS = 1_000;
 const MAX_JWKS_BYTES = 512 * 1024;
 
 /**
  * The one long-lived key source, created at boot: HS* tokens use the shared secret; every other
  * algorithm uses keys fetched from `JWKS_URL` only (never from a token's `jku`, `x5u`, `jwk` or
- * `x5c`). Keys are refreshed in the background as the JWKS's Cache-Control says, an unknown
- * `kid` triggers at most one fetch per cooldown shared by all waiting requests, and cached
- * keys survive a JWKS outage.
+ * `x5c`). Keys are refreshed in the background as the JWKS's Cache-Control says (down to
+ * {@link MIN_REFRESH_MS}), an unknown `kid` triggers at most one fetch per cooldown shared by all
+ * waiting requests, and cached keys survive a JWKS outage.
+ *
+ * `generation` changes whenever a key that was served before is retired or replaced: a verdict
+ * reached under an older generation must not be trusted from a cache any more.
  */
 export class KeyResolver {
   private keys = new Map<string, PublishedKey>();
@@ -50,7 +66,9 @@ export class KeyResolver {
   private refreshTimer: NodeJS.Timeout | undefined;
   private failures = 0;
   private closed = false;
-  private readonly hmacKey: Uint8Array | undefined;
+  private keyGeneration = 0;
+  private lastSuccessAt: number | undefined;
+  private readonly hmacKeys: readonly Uint8Array[];
   private readonly asymmetric: readonly JwtAlgorithm[];
   private readonly now: () => number;
   private readonly cooldownMs: number;
@@ -58,17 +76,18 @@ export class KeyResolver {
   private readonly maxRefreshMs: number;
   private readonly defaultRefreshMs: number;
   private readonly fetchTimeoutMs: number;
+  private readonly maxJwksBytes: number;
 
   constructor(private readonly options: KeyResolverOptions) {
-    this.hmacKey = options.hmacSecret === undefined ? undefined : new TextEncoder().encode(options.hmacSecret);
+    this.hmacKeys = options.hmacSecret === undefined ? [] : [new TextEncoder().encode(options.hmacSecret)];
     this.asymmetric = options.algorithms.filter((alg) => !isHmacAlgorithm(alg));
     this.now = options.now ?? Date.now;
     this.cooldownMs = options.unknownKidCooldownMs ?? 30_000;
-    // Never more often than the unknown-kid cadence, whatever max-age the JWKS sends.
-    this.minRefreshMs = options.minRefreshMs ?? 30_000;
+    this.minRefreshMs = options.minRefreshMs ?? MIN_REFRESH_MS;
     this.maxRefreshMs = options.maxRefreshMs ?? 15 * 60_000;
     this.defaultRefreshMs = options.defaultRefreshMs ?? 5 * 60_000;
     this.fetchTimeoutMs = options.fetchTimeoutMs ?? 5_000;
+    this.maxJwksBytes = options.maxJwksBytes ?? MAX_JWKS_BYTES;
   }
 
   /** True once verification can work: the JWKS was loaded at least once (or is not needed). */
@@ -78,6 +97,16 @@ export class KeyResolver {
 
   get keyCount(): number {
     return this.keys.size;
+  }
+
+  /** Bumped each time a key that was served is retired or replaced. */
+  get generation(): number {
+    return this.keyGeneration;
+  }
+
+  /** When the JWKS was last fetched successfully (ms), if ever. */
+  get lastSuccessfulFetchAt(): number | undefined {
+    return this.lastSuccessAt;
   }
 
   /** Loads the JWKS once and starts the background refresh; resolves even if the first fetch fails. */
@@ -91,18 +120,23 @@ export class KeyResolver {
     clearTimeout(this.refreshTimer);
   }
 
-  /** jose's key callback: the key for this protected header, or a typed refusal. */
-  readonly getKey = async (header: { alg?: string; kid?: unknown }): Promise<VerifyKey> => {
-    const alg = header.alg ?? "";
+  /**
+   * Every key that may verify a token with this protected header: usually one; several when a
+   * JWKS publishes one kid twice for the same algorithm (each is tried, as jose's key sets do),
+   * with the generation of the key set they were taken from. Throws a typed refusal when there
+   * is none.
+   */
+  async candidates(header: Readonly<Record<string, unknown>>): Promise<KeyCandidates> {
+    const alg = typeof header.alg === "string" ? header.alg : "";
     // RFC 7515 §4.1.4: kid is a string. Anything else is not "no kid".
     if (header.kid !== undefined && typeof header.kid !== "string") throw new InvalidTokenError("kid is not a string");
     if (isHmacAlgorithm(alg)) {
-      if (this.hmacKey === undefined) throw new InvalidTokenError("algorithm not allowed");
-      return this.hmacKey;
+      if (this.hmacKeys.length === 0) throw new InvalidTokenError("algorithm not allowed");
+      return { keys: this.hmacKeys, generation: this.keyGeneration };
     }
     const kid = header.kid as string | undefined;
     const found = this.lookup(alg, kid);
-    if (found) return found;
+    if (found) return { keys: found, generation: this.keyGeneration };
     // Wait on at most one fetch: the one already under way, or a new one if the cooldown allows.
     if (this.inflight) {
       await this.inflight;
@@ -111,20 +145,20 @@ export class KeyResolver {
       await this.refresh();
     }
     const refetched = this.lookup(alg, kid);
-    if (refetched) return refetched;
+    if (refetched) return { keys: refetched, generation: this.keyGeneration };
     if (!this.loaded) throw new KeysUnavailableError("the signing keys could not be loaded");
     throw new InvalidTokenError("no key matches the token");
-  };
+  }
 
-  private lookup(alg: string, kid: string | undefined): CryptoKey | undefined {
+  private lookup(alg: string, kid: string | undefined): readonly CryptoKey[] | undefined {
     if (typeof kid === "string") return this.keys.get(kid)?.byAlg.get(alg);
     // No kid: usable only when exactly one published key fits the algorithm.
-    let only: CryptoKey | undefined;
+    let only: readonly CryptoKey[] | undefined;
     for (const key of this.keys.values()) {
-      const candidate = key.byAlg.get(alg);
-      if (!candidate) continue;
-      if (only) return undefined;
-      only = candidate;
+      const candidates = key.byAlg.get(alg);
+      if (!candidates) continue;
+      if (only || candidates.length > 1) return undefined;
+      only = candidates;
     }
     return only;
   }
@@ -138,31 +172,61 @@ export class KeyResolver {
   }
 
   private async fetchKeys(): Promise<void> {
-    const url = this.options.jwksUrl!;
     let nextInMs: number;
     try {
-      const response = await fetch(url, {
-        signal: AbortSignal.timeout(this.fetchTimeoutMs),
-        headers: { accept: "application/json" },
-        redirect: "error",
-      });
-      if (response.status !== 200) throw new Error(`JWKS answered ${response.status}`);
-      const text = await response.text();
-      if (text.length > MAX_JWKS_BYTES) throw new Error("JWKS document too large");
-      const next = await this.importKeySet(JSON.parse(text) as unknown);
+      const { document, cacheControl } = await this.download(this.options.jwksUrl!);
+      const next = await this.importKeySet(document);
       this.replaceKeys(next);
       this.loaded = true;
       this.failures = 0;
-      nextInMs = this.refreshPeriod(response.headers.get("cache-control"));
+      this.lastSuccessAt = this.now();
+      nextInMs = this.refreshPeriod(cacheControl);
       this.options.events?.onFetch?.("success", { keys: next.size });
     } catch (error) {
       this.failures += 1;
       // Retry quickly while nothing is loaded (readiness waits on it); once keys are cached,
-      // keep serving them and retry at the normal floor.
-      nextInMs = this.loaded ? this.minRefreshMs : Math.min(1_000 * 2 ** Math.min(this.failures - 1, 5), 30_000);
+      // keep serving them and retry with a backoff up to the normal period.
+      nextInMs = Math.min(1_000 * 2 ** Math.min(this.failures - 1, 5), this.loaded ? this.defaultRefreshMs : 30_000);
       this.options.events?.onFetch?.("failure", { error });
     }
     this.schedule(nextInMs);
+  }
+
+  /**
+   * Reads the JWKS as plain bytes (`accept-encoding: identity`; any other encoding is refused,
+   * never inflated) and stops reading at the size cap, so a hostile or broken JWKS costs at
+   * most that much memory. No redirects: keys come from `JWKS_URL` only.
+   */
+  private async download(url: string): Promise<{ document: unknown; cacheControl: string | undefined }> {
+    const signal = AbortSignal.timeout(this.fetchTimeoutMs);
+    const response = await request(url, {
+      method: "GET",
+      headers: { accept: "application/json", "accept-encoding": "identity" },
+      signal,
+      headersTimeout: this.fetchTimeoutMs,
+      bodyTimeout: this.fetchTimeoutMs,
+    });
+    const { body } = response;
+    // Destroying a body early makes it emit an error: heard here, so it can never be uncaught.
+    body.on("error", () => undefined);
+    try {
+      if (response.statusCode !== 200) throw new Error(`JWKS answered ${response.statusCode}`);
+      const encoding = header(response.headers["content-encoding"]);
+      if (encoding !== undefined && encoding.toLowerCase() !== "identity") throw new Error(`JWKS sent content-encoding ${JSON.stringify(encoding.slice(0, 20))}; only identity is read`);
+      const declared = Number(header(response.headers["content-length"]));
+      if (declared > this.maxJwksBytes) throw new Error(`JWKS document of ${declared} bytes is over the ${this.maxJwksBytes}-byte cap`);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of body) {
+        size += (chunk as Buffer).length;
+        if (size > this.maxJwksBytes) throw new Error(`JWKS document is over the ${this.maxJwksBytes}-byte cap`);
+        chunks.push(chunk as Buffer);
+      }
+      return { document: JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown, cacheControl: header(response.headers["cache-control"]) };
+    } finally {
+      // Stop reading whatever is left (a bomb, an endless stream) and free the connection.
+      if (!body.destroyed) body.destroy();
+    }
   }
 
   private schedule(delayMs: number): void {
@@ -172,7 +236,7 @@ export class KeyResolver {
     this.refreshTimer.unref();
   }
 
-  private refreshPeriod(cacheControl: string | null): number {
+  private refreshPeriod(cacheControl: string | undefined): number {
     const maxAge = cacheControl ? /(?:^|,)\s*(?:s-)?max-age\s*=\s*"?(\d+)/i.exec(cacheControl) : null;
     const periodMs = maxAge ? Number(maxAge[1]) * 1000 : this.defaultRefreshMs;
     return Math.min(Math.max(periodMs, this.minRefreshMs), this.maxRefreshMs);
@@ -183,40 +247,53 @@ export class KeyResolver {
     for (const [kid, key] of this.keys) {
       if (next.get(kid)?.fingerprint !== key.fingerprint) retired = true;
     }
+    // The generation moves before the new set is visible: a verification that started with a
+    // retired key and ends after this point sees a newer generation and is not cached.
+    if (retired) this.keyGeneration += 1;
     this.keys = next;
-    if (retired) this.options.events?.onKeysRetired?.();
   }
 
   private async importKeySet(document: unknown): Promise<Map<string, PublishedKey>> {
     const list = (document as { keys?: unknown } | null)?.keys;
     if (!Array.isArray(list)) throw new Error("JWKS document has no keys array");
-    const result = new Map<string, PublishedKey>();
+    const fingerprints = new Map<string, string[]>();
+    const result = new Map<string, Map<string, CryptoKey[]>>();
     for (const entry of list as JWK[]) {
       if (!entry || typeof entry !== "object" || typeof entry.kid !== "string") continue;
       if (entry.use !== undefined && entry.use !== "sig") continue;
       if (entry.key_ops !== undefined && !(Array.isArray(entry.key_ops) && entry.key_ops.includes("verify"))) continue;
-      const byAlg = new Map<string, CryptoKey>();
+      const imported: [string, CryptoKey][] = [];
       for (const alg of this.asymmetric) {
         if (entry.alg !== undefined && entry.alg !== alg) continue;
         if (!fitsAlgorithm(entry, alg)) continue;
         try {
-          byAlg.set(alg, (await importJWK(publicPart(entry), alg)) as CryptoKey);
+          imported.push([alg, (await importJWK(publicPart(entry), alg)) as CryptoKey]);
         } catch {
           // A key this runtime cannot import for this algorithm is simply not offered for it.
         }
       }
-      if (byAlg.size === 0) continue;
-      // One kid may name keys of different types (RFC 7517 §4.5): keep the first key per algorithm.
-      const existing = result.get(entry.kid);
-      if (existing) {
-        for (const [alg, key] of byAlg) if (!existing.byAlg.has(alg)) (existing.byAlg as Map<string, CryptoKey>).set(alg, key);
-        result.set(entry.kid, { fingerprint: existing.fingerprint + JSON.stringify(publicPart(entry)), byAlg: existing.byAlg });
-      } else {
-        result.set(entry.kid, { fingerprint: JSON.stringify(publicPart(entry)), byAlg });
+      if (imported.length === 0) continue;
+      // One kid may name several keys (RFC 7517 §4.5 allows it across key types; a broken JWKS
+      // repeats it within one): every key is kept and tried, none silently dropped.
+      let byAlg = result.get(entry.kid);
+      if (!byAlg) result.set(entry.kid, (byAlg = new Map()));
+      for (const [alg, key] of imported) {
+        const list = byAlg.get(alg);
+        if (list) list.push(key);
+        else byAlg.set(alg, [key]);
       }
+      const prints = fingerprints.get(entry.kid) ?? [];
+      prints.push(JSON.stringify(publicPart(entry)));
+      fingerprints.set(entry.kid, prints);
     }
-    return result;
+    const keys = new Map<string, PublishedKey>();
+    for (const [kid, byAlg] of result) keys.set(kid, { fingerprint: fingerprints.get(kid)!.sort().join("|"), byAlg });
+    return keys;
   }
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(", ") : value;
 }
 
 /** Ties an algorithm to the key type it may use (no HS* from a JWKS, no RSA key for EdDSA). */

@@ -2,12 +2,9 @@ import { jwtVerify, errors as jose } from "jose";
 import { LRUCache } from "lru-cache";
 import type { GatewayConfig } from "@todo-gateway/config";
 import { GatewayError, InvalidTokenError } from "../errors.ts";
-import type { Metrics } from "../ops/metrics.ts";
+import { checkNumericDates, isHeaderSafeClaim } from "./claims.ts";
 import { parseCompactJws } from "./compact-jws.ts";
-import type { KeyResolver } from "./keys.ts";
-
-/** An RFC 9110 field value: visible ASCII, obs-text (Latin-1), and inner spaces or tabs. */
-const HEADER_VALUE = /^[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?$/;
+import type { KeyResolver, VerifyKey } from "./keys.ts";
 
 /** What the rest of the pipeline knows about a caller once its token is accepted. */
 export interface VerifiedToken {
@@ -15,12 +12,13 @@ export interface VerifiedToken {
   readonly claims: Readonly<Record<string, unknown>>;
   /** The token's `exp`, in ms: the cache entry is dropped from then on. */
   readonly expiresAtMs: number;
+  /** The key generation the verdict was reached under; a cached verdict of an older one is not used. */
+  readonly keyGeneration: number;
 }
 
 export interface VerifierOptions {
   readonly jwt: GatewayConfig["jwt"];
   readonly keys: KeyResolver;
-  readonly metrics: Metrics;
   readonly now?: () => number;
   /** Upper bound on the memory the verified-token cache may hold, in estimated bytes. */
   readonly cacheMaxBytes?: number;
@@ -30,11 +28,14 @@ export interface VerifierOptions {
  * Verifies bearer tokens (CONTRACT §4) and remembers the good ones until their `exp`, so a
  * repeated token costs one map lookup. Tokens whose signature failed are remembered too (in a
  * separate bounded cache), so replaying one forged token costs nothing either; both caches are
- * bounded by bytes and dropped whenever a signing key is retired.
+ * bounded by bytes. Every verdict carries the key generation it was reached under, and one from
+ * before a key was retired is never served again (not even by a verification that was under
+ * way when the key left).
  */
 export class TokenVerifier {
   private readonly accepted: LRUCache<string, VerifiedToken>;
-  private readonly forged: LRUCache<string, true>;
+  /** Tokens whose signature fitted no key, with the key generation that was checked. */
+  private readonly forged: LRUCache<string, number>;
   private readonly algorithms: ReadonlySet<string>;
   private readonly now: () => number;
 
@@ -51,57 +52,62 @@ export class TokenVerifier {
     return this.accepted.size;
   }
 
-  /** Drops every remembered verdict (a key was retired, so its tokens must be checked again). */
-  forget(): void {
-    this.accepted.clear();
-    this.forged.clear();
-  }
-
-  /** The cached verdict for a token, if it is still within its lifetime; no signature work. */
+  /** The cached verdict for a token, if it is still within its lifetime and its keys; no signature work. */
   cached(token: string): VerifiedToken | undefined {
     const hit = this.accepted.get(token);
-    if (hit !== undefined && hit.expiresAtMs > this.now()) {
-      this.options.metrics.tokenCacheHits += 1;
-      return hit;
-    }
+    if (hit !== undefined && hit.expiresAtMs > this.now() && hit.keyGeneration === this.options.keys.generation) return hit;
     return undefined;
   }
 
   /** Full verification; throws {@link InvalidTokenError} (or KeysUnavailableError). */
   async verify(token: string): Promise<VerifiedToken> {
-    this.options.metrics.tokenCacheMisses += 1;
-    if (this.forged.has(token)) throw new InvalidTokenError("signature verification failed");
-    const { header } = parseCompactJws(token);
+    if (this.forged.get(token) === this.options.keys.generation) throw new InvalidTokenError("signature verification failed");
+    const { header, payload: claimed } = parseCompactJws(token);
     if (typeof header.alg !== "string" || !this.algorithms.has(header.alg)) {
       throw new InvalidTokenError("algorithm not allowed");
     }
-    const { jwt } = this.options;
+    checkNumericDates(claimed);
+    // The keys come with the generation they were current in: if one is retired while the
+    // signature is checked, the generation moves on and this verdict is never served from cache.
+    const { keys, generation } = await this.options.keys.candidates(header);
     const nowMs = this.now();
-    let payload: Record<string, unknown>;
-    try {
-      ({ payload } = await jwtVerify(token, this.options.keys.getKey, {
-        algorithms: jwt.algorithms as string[],
-        issuer: jwt.issuer,
-        audience: jwt.audience,
-        clockTolerance: jwt.clockToleranceS,
-        requiredClaims: ["exp"],
-        currentDate: new Date(nowMs),
-      }));
-    } catch (error) {
-      if (error instanceof jose.JWSSignatureVerificationFailed) this.forged.set(token, true);
-      throw toTokenError(error);
-    }
+    const payload = await this.verifyWithAny(token, keys, nowMs, generation);
     if (typeof payload.sub !== "string" || payload.sub === "") throw new InvalidTokenError("missing sub claim");
     // The upstream learns the caller from X-User-Id: a sub no header can carry is refused here
     // rather than failing (or being mangled) on the way upstream.
-    if (!HEADER_VALUE.test(payload.sub)) throw new InvalidTokenError("sub cannot be passed upstream");
-    // jose only checks a future iat when a max age is set; CONTRACT §4 refuses it always.
+    if (!isHeaderSafeClaim(payload.sub)) throw new InvalidTokenError("sub cannot be passed upstream");
+    const { jwt } = this.options;
+    // jose only checks a future iat when a max age is set; a future iat is refused always.
     if (typeof payload.iat === "number" && payload.iat > nowMs / 1000 + jwt.clockToleranceS) {
       throw new InvalidTokenError("token issued in the future");
     }
-    const verified: VerifiedToken = { sub: payload.sub, claims: payload, expiresAtMs: (payload.exp as number) * 1000 };
+    const verified: VerifiedToken = { sub: payload.sub, claims: payload, expiresAtMs: (payload.exp as number) * 1000, keyGeneration: generation };
     if (verified.expiresAtMs > nowMs) this.accepted.set(token, verified);
     return verified;
+  }
+
+  /** Tries each candidate key; a signature that fits none marks the token as forged. */
+  private async verifyWithAny(token: string, keys: readonly VerifyKey[], nowMs: number, generation: number): Promise<Record<string, unknown>> {
+    const { jwt } = this.options;
+    const options = {
+      algorithms: jwt.algorithms as string[],
+      issuer: jwt.issuer,
+      audience: jwt.audience,
+      clockTolerance: jwt.clockToleranceS,
+      requiredClaims: ["exp"],
+      currentDate: new Date(nowMs),
+    };
+    let lastError: unknown;
+    for (const key of keys) {
+      try {
+        return (await jwtVerify(token, key, options)).payload;
+      } catch (error) {
+        if (!(error instanceof jose.JWSSignatureVerificationFailed)) throw toTokenError(error);
+        lastError = error;
+      }
+    }
+    this.forged.set(token, generation);
+    throw toTokenError(lastError);
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * The gateway's counters, decided here once (Envoy's jwt_authn `stats.h` habit): plain fields
- * and small maps bumped on the hot path, rendered to Prometheus text only when scraped.
+ * and small maps bumped on the hot path by the recorder alone (ops/recorder.ts), rendered to
+ * Prometheus text only when scraped.
  */
 const LATENCY_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -10,17 +11,29 @@ interface Histogram {
   count: number;
 }
 
+/** Figures read at scrape time from the parts that own them. */
+export interface Gauges {
+  readonly jwksKeys: number;
+  readonly tokenCacheEntries: number;
+  readonly ready: boolean;
+  readonly bodyBytesHeld: number;
+  readonly eventLoopLagMs: number;
+  readonly upstreams: readonly { readonly name: string; readonly pending: number; readonly up: boolean | undefined }[];
+}
+
 export class Metrics {
   private readonly requests = new Map<string, Map<number, number>>();
   private readonly refusals = new Map<string, number>();
   private readonly latency = new Map<string, Histogram>();
-  readonly jwksFetches = { success: 0, failure: 0 };
-  tokenCacheHits = 0;
-  tokenCacheMisses = 0;
-  tokensAccepted = 0;
+  private readonly jwksFetches = { success: 0, failure: 0 };
+  private tokenCacheHits = 0;
+  private tokenCacheMisses = 0;
+  private tokensAccepted = 0;
+  /** Connections closed on accept because MAX_CONNECTIONS were open. */
+  private connectionsDropped = 0;
 
   /** One finished request: counted by route and status, timed by route. */
-  observeRequest(route: string, status: number, seconds: number): void {
+  request(route: string, status: number, seconds: number): void {
     let byStatus = this.requests.get(route);
     if (!byStatus) this.requests.set(route, (byStatus = new Map()));
     byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
@@ -38,11 +51,29 @@ export class Metrics {
   }
 
   /** A refused request, by its stable reason (the error code). */
-  refuse(reason: string): void {
+  refusal(reason: string): void {
     this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1);
   }
 
-  render(gauges: { jwksKeys: number; tokenCacheEntries: number; ready: boolean }): string {
+  /** A bearer token checked from the verified-token cache, or by a signature check. */
+  tokenCheck(how: "cache" | "signature"): void {
+    if (how === "cache") this.tokenCacheHits += 1;
+    else this.tokenCacheMisses += 1;
+  }
+
+  tokenAccepted(): void {
+    this.tokensAccepted += 1;
+  }
+
+  connectionDropped(): void {
+    this.connectionsDropped += 1;
+  }
+
+  jwksFetch(result: "success" | "failure"): void {
+    this.jwksFetches[result] += 1;
+  }
+
+  render(gauges: Gauges): string {
     const lines: string[] = [];
     const family = (name: string, type: string, help: string) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
 
@@ -67,6 +98,16 @@ export class Metrics {
     lines.push(`gateway_jwks_keys ${gauges.jwksKeys}`);
     family("gateway_ready", "gauge", "1 when signing keys are loaded.");
     lines.push(`gateway_ready ${gauges.ready ? 1 : 0}`);
+    family("gateway_connections_dropped_total", "counter", "Client connections closed on accept because MAX_CONNECTIONS were open.");
+    lines.push(`gateway_connections_dropped_total ${this.connectionsDropped}`);
+    family("gateway_body_bytes_held", "gauge", "Request body bytes held in memory now (bounded by BODY_MEMORY_LIMIT_MB).");
+    lines.push(`gateway_body_bytes_held ${gauges.bodyBytesHeld}`);
+    family("gateway_event_loop_lag_seconds", "gauge", "How late the last event-loop sample fired (load is shed past MAX_EVENT_LOOP_DELAY_MS).");
+    lines.push(`gateway_event_loop_lag_seconds ${gauges.eventLoopLagMs / 1000}`);
+    family("gateway_upstream_pending", "gauge", "Requests sent to an upstream and not yet answered in full (in use plus queued).");
+    for (const upstream of gauges.upstreams) lines.push(`gateway_upstream_pending{upstream="${upstream.name}"} ${upstream.pending}`);
+    family("gateway_upstream_up", "gauge", "1 when the upstream answered the last readiness probe, 0 when not (absent before the first probe).");
+    for (const upstream of gauges.upstreams) if (upstream.up !== undefined) lines.push(`gateway_upstream_up{upstream="${upstream.name}"} ${upstream.up ? 1 : 0}`);
 
     family("gateway_request_duration_seconds", "histogram", "Time from request to response, by route.");
     for (const [route, histogram] of this.latency) {

@@ -1,4 +1,4 @@
-import type { FastifyReply } from "fastify";
+import type { ServerResponse } from "node:http";
 import { ForbiddenError } from "../errors.ts";
 
 const ALLOWED_REQUEST_HEADERS = "Authorization, Content-Type, X-Request-Id";
@@ -7,7 +7,7 @@ const PREFLIGHT_MAX_AGE_S = "600";
 /**
  * CORS for the origins in `CORS_ORIGINS` (exact matches, credentials allowed). The gateway is
  * the only CORS authority: preflights are answered here, never proxied, and the upstreams'
- * own `Access-Control-*` headers are dropped (see forward.ts).
+ * own `Access-Control-*` headers are dropped (targets/upstream.ts).
  */
 export class CorsPolicy {
   private readonly origins: ReadonlySet<string>;
@@ -21,25 +21,25 @@ export class CorsPolicy {
   }
 
   /** Adds the response headers a listed origin needs to read the answer (errors included). */
-  decorate(origin: string | undefined, reply: FastifyReply): void {
-    reply.header("vary", "Origin");
+  decorate(origin: string | undefined, res: ServerResponse): void {
+    res.setHeader("vary", "Origin");
     if (origin === undefined || !this.origins.has(origin)) return;
-    reply.header("access-control-allow-origin", origin);
-    reply.header("access-control-allow-credentials", "true");
-    reply.header("access-control-expose-headers", "X-Request-Id, WWW-Authenticate");
+    res.setHeader("access-control-allow-origin", origin);
+    res.setHeader("access-control-allow-credentials", "true");
+    res.setHeader("access-control-expose-headers", "X-Request-Id, WWW-Authenticate");
   }
 
   /** Answers a preflight for a listed origin; an unlisted origin is refused (403, no CORS headers). */
-  preflight(origin: string | undefined, allowMethods: readonly string[], reply: FastifyReply): FastifyReply {
+  preflight(origin: string | undefined, allowMethods: Iterable<string>, res: ServerResponse): void {
     if (origin === undefined || !this.origins.has(origin)) {
       throw new ForbiddenError("this origin may not call the gateway from a browser");
     }
-    return reply
-      .code(204)
-      .header("access-control-allow-methods", allowMethods.join(", "))
-      .header("access-control-allow-headers", ALLOWED_REQUEST_HEADERS)
-      .header("access-control-max-age", PREFLIGHT_MAX_AGE_S)
-      .send();
+    res.writeHead(204, [
+      "access-control-allow-methods", [...allowMethods].join(", "),
+      "access-control-allow-headers", ALLOWED_REQUEST_HEADERS,
+      "access-control-max-age", PREFLIGHT_MAX_AGE_S,
+    ]);
+    res.end();
   }
 }
 

@@ -44,6 +44,8 @@ export function guardTarget(rawTarget: string): Target {
 function checkEncodedSegment(segment: string): void {
   let index = segment.indexOf("%");
   if (index === -1) return;
+  const dotsOnly = segment.replace(/%2e/gi, ".");
+  if (dotsOnly === "." || dotsOnly === "..") throw new MalformedTargetError("the path contains a dot segment");
   while (index !== -1) {
     const hex = segment.slice(index + 1, index + 3);
     if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw new MalformedTargetError("the path contains a malformed percent-escape");
@@ -53,8 +55,6 @@ function checkEncodedSegment(segment: string): void {
     if (byte === 0x3b) throw new MalformedTargetError("the path contains an encoded semicolon");
     index = segment.indexOf("%", index + 3);
   }
-  const dotsOnly = segment.replace(/%2e/gi, ".");
-  if (dotsOnly === "." || dotsOnly === "..") throw new MalformedTargetError("the path contains a dot segment");
 }
 
 /**
@@ -70,8 +70,12 @@ export function decodeSegment(segment: string): string {
   }
 }
 
-/** RFC 9110 §7.2 / RFC 3986 §3.2.2: a reg-name, IPv4 or bracketed IPv6 literal, optional port. */
-const HOST = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=%]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+/**
+ * RFC 9110 §7.2: `host[:port]`, where host is a DNS-style name (letters, digits, "-", "_", "."),
+ * an IPv4 address or a bracketed IPv6 literal. It is passed on as `X-Forwarded-Host`, which
+ * upstreams build links and redirects from, so nothing else is let through.
+ */
+const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?\.?|\[[0-9A-Fa-f:.]{2,45}\])(?::(\d{1,5}))?$/;
 
 /**
  * RFC 9112 §3.2: an HTTP/1.1 request must carry exactly one valid Host. A second Host could
@@ -92,5 +96,6 @@ export function guardHost(rawHeaders: readonly string[], httpVersionMinor: numbe
     if (httpVersionMinor >= 1) throw new MalformedTargetError("an HTTP/1.1 request needs a Host header");
     return;
   }
-  if (!HOST.test(host!)) throw new MalformedTargetError("the Host header is not a valid host");
+  const valid = HOST.exec(host!);
+  if (valid === null || (valid[1] !== undefined && Number(valid[1]) > 65_535)) throw new MalformedTargetError("the Host header is not a valid host");
 }

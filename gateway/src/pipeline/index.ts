@@ -1,72 +1,129 @@
-import type { FastifyReply, FastifyRequest } from "fastify";
-import type { TokenVerifier, VerifiedToken } from "../auth/verifier.ts";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { RouteTables } from "../active-route-table.ts";
+import type { TokenVerifier } from "../auth/verifier.ts";
+import { ClientAbortedError, HeadersTooLargeError, OverloadedError, RouteNotFoundError, ShuttingDownError, type GatewayError } from "../errors.ts";
+import type { DrainState } from "../lifecycle.ts";
+import type { EventLoopMonitor } from "../ops/event-loop.ts";
+import type { Recorder } from "../ops/recorder.ts";
+import { toGatewayError, writeProblem } from "../respond.ts";
+import type { createTargets } from "../targets/index.ts";
+import { authenticate } from "./authenticate.ts";
 import { authorize } from "./authorize.ts";
 import { preflightMethod, type CorsPolicy } from "./cors.ts";
 import { extractBearerToken } from "./extract.ts";
 import { guardHost, guardTarget } from "./guard.ts";
-import type { RouteMatch } from "./match.ts";
-import type { ActiveRouteTable } from "../route-table.ts";
-
-/** What the pipeline learned about a request; read by the handler, the logger and metrics. */
-export interface GatewayContext {
-  /** The table this request is served by, even if a reload swaps it meanwhile. */
-  table: ActiveRouteTable;
-  match: RouteMatch | undefined;
-  identity: VerifiedToken | undefined;
-  /** The stable reason a request was refused, once it is. */
-  refusal: string | undefined;
-  /** For a CORS preflight: the methods the matched path accepts. */
-  preflightAllow: readonly string[] | undefined;
-}
-
-declare module "fastify" {
-  interface FastifyRequest {
-    gateway: GatewayContext;
-  }
-}
+import { newOutcome, type Outcome } from "./outcome.ts";
 
 export interface PipelineDeps {
-  /** Holds the table in force; a reload replaces `current`. */
-  readonly tables: { readonly current: ActiveRouteTable };
+  readonly tables: RouteTables;
   readonly verifier: TokenVerifier;
-  readonly maxTokenBytes: number;
-  /** Set while the app shuts down: every answer then closes its connection. */
-  readonly drainState: { readonly draining: boolean };
+  readonly targets: ReturnType<typeof createTargets>;
+  readonly recorder: Recorder;
   readonly cors: CorsPolicy;
+  /** Set while the app shuts down: new requests get 503 and their connection is closed. */
+  readonly drain: DrainState;
+  /** Event-loop lag: past its threshold, new requests (but the gateway's own endpoints) get 503. */
+  readonly eventLoop: EventLoopMonitor;
+  /** `MAX_HEADER_COUNT`: more header lines than this get 431. */
+  readonly maxHeaderCount: number;
+  readonly maxTokenBytes: number;
 }
 
 /**
- * The order, written once: guard -> match -> extract -> authenticate -> authorize. Each stage
- * adds to the context or throws a typed error; mutate and forward run in the handler. It runs
- * as an `onRequest` hook, so a refused request is answered before its body is read.
+ * The life of a request, in order, in one place (Ory Oathkeeper's request handler):
+ *
+ *   admit → guard → match → shed → extract → authenticate → authorize → [new stages] → target
+ *
+ * Each stage adds to the request's {@link Outcome} or throws a typed refusal; the target (an
+ * upstream, the web client's files, a redirect, the gateway's own endpoints) answers what got
+ * through, and an upstream target mutates the headers before it forwards. A refusal is
+ * rendered by respond.ts; the recorder writes metrics and the access line from the outcome,
+ * once the answer is over. Nothing here knows Fastify: it reads the request and writes the
+ * response Node gave the server.
  */
-export function createPipeline({ tables, verifier, maxTokenBytes, drainState, cors }: PipelineDeps) {
-  return async function runPipeline(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    reply.header("x-request-id", request.id);
-    if (drainState.draining) reply.header("connection", "close");
-    const table = tables.current;
-    const matcher = table.matcher;
-    const context: GatewayContext = { table, match: undefined, identity: undefined, refusal: undefined, preflightAllow: undefined };
-    request.gateway = context;
-    const headers = request.raw.headers;
-    if (cors.enabled) cors.decorate(headers.origin, reply);
+export class RequestPipeline {
+  constructor(private readonly deps: PipelineDeps) {}
 
-    guardHost(request.raw.rawHeaders, request.raw.httpVersionMinor);
-    const target = guardTarget(request.raw.url ?? "");
-    const preflightFor = cors.enabled ? preflightMethod(request.raw.method, headers) : undefined;
+  /** Answers one request; never throws. */
+  async handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+    const outcome = newOutcome(requestId, req.method ?? "");
+    this.deps.recorder.watch(outcome, res);
+    res.setHeader("x-request-id", requestId);
+    if (this.deps.cors.enabled) this.deps.cors.decorate(req.headers.origin, res);
+    try {
+      await this.run(outcome, req, res);
+    } catch (error) {
+      this.refuse(outcome, req, res, toGatewayError(error));
+    }
+  }
+
+  /** Answers a request the HTTP layer refused before routing (a malformed URL, say). */
+  reject(req: IncomingMessage, res: ServerResponse, requestId: string, error: GatewayError): void {
+    const outcome = newOutcome(requestId, req.method ?? "");
+    this.deps.recorder.watch(outcome, res);
+    res.setHeader("x-request-id", requestId);
+    this.refuse(outcome, req, res, error);
+  }
+
+  /** What a CONNECT is told (it never reaches a response: lifecycle.ts writes it to the socket). */
+  refuseConnect(target: string): GatewayError {
+    let refusal: GatewayError;
+    try {
+      this.deps.tables.current.matcher.match("CONNECT", guardTarget(target).segments);
+      refusal = new RouteNotFoundError("no route matches this path");
+    } catch (error) {
+      refusal = toGatewayError(error);
+    }
+    this.deps.recorder.connectionRefusal(refusal);
+    return refusal;
+  }
+
+  private async run(outcome: Outcome, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { cors, eventLoop, verifier } = this.deps;
+
+    // admit: not while draining; no more header lines than the cap (Node keeps cap + 1, so
+    // reaching that count means there were more).
+    if (this.deps.drain.draining) throw new ShuttingDownError("the gateway is shutting down; retry the request");
+    if (req.rawHeaders.length > this.deps.maxHeaderCount * 2) throw new HeadersTooLargeError(`more than ${this.deps.maxHeaderCount} header fields`);
+
+    // guard: one valid Host, a plain origin-form target.
+    guardHost(req.rawHeaders, req.httpVersionMinor);
+    const { segments } = guardTarget(req.url ?? "");
+
+    // match: the route, on the table in force now (a reload does not change it midway).
+    const table = (outcome.table = this.deps.tables.current);
+    const preflightFor = cors.enabled ? preflightMethod(outcome.method, req.headers) : undefined;
     if (preflightFor !== undefined) {
-      // Preflights carry no credentials: answer them here, for the method the browser intends.
-      context.match = matcher.match(preflightFor, target.segments);
-      context.preflightAllow = [...context.match.route.methods];
+      // A CORS preflight carries no credentials: answered here, for the method the browser intends.
+      outcome.match = table.matcher.match(preflightFor, segments);
+      return cors.preflight(req.headers.origin, outcome.match.route.methods, res);
+    }
+    const match = (outcome.match = table.matcher.match(outcome.method, segments));
+
+    // shed: while the event loop lags, only the gateway's own endpoints are served.
+    if (eventLoop.overloaded && match.route.spec.target.kind !== "ops") throw new OverloadedError("the gateway is overloaded; try again shortly");
+
+    if (match.route.spec.auth === "jwt") {
+      // extract → authenticate → authorize.
+      const token = extractBearerToken(req.rawHeaders, this.deps.maxTokenBytes);
+      const identity = (outcome.identity = await authenticate(verifier, token, outcome));
+      authorize(match, identity);
+      // New stages go here (revocation, rate limits): each reads the outcome and throws a refusal.
+    }
+
+    // target: the route's kind answers (an upstream mutates the headers, forwards and relays).
+    await this.deps.targets[match.route.spec.target.kind](outcome, req, res);
+  }
+
+  private refuse(outcome: Outcome, req: IncomingMessage, res: ServerResponse, error: GatewayError): void {
+    outcome.refusal = error;
+    // Nobody left to answer, or the answer has started: all that is honest is to close.
+    if (error instanceof ClientAbortedError || res.headersSent || res.destroyed) {
+      res.destroy();
       return;
     }
-    const match = matcher.match(request.raw.method ?? "", target.segments);
-    context.match = match;
-    if (match.route.spec.auth !== "jwt") return;
-
-    const token = extractBearerToken(request.raw.rawHeaders, maxTokenBytes);
-    const identity = verifier.cached(token) ?? (await verifier.verify(token));
-    context.identity = identity;
-    authorize(match, identity);
-  };
+    // A refusal sent before the body was read leaves the connection unusable for another request.
+    if (!req.complete || this.deps.drain.draining) res.setHeader("connection", "close");
+    writeProblem(res, error);
+  }
 }

@@ -1,15 +1,11 @@
-import type { HttpMethod, RouteSpec } from "@todo-gateway/config";
+import { bySpecificity, type PatternSegment, type RouteSpec } from "@todo-gateway/config";
 import { MethodNotAllowedError, RouteNotFoundError } from "../errors.ts";
-
-type Segment =
-  | { readonly kind: "literal"; readonly value: string }
-  | { readonly kind: "param"; readonly name: string }
-  | { readonly kind: "rest" };
+import { decodeSegment } from "./guard.ts";
 
 export interface CompiledRoute {
   readonly spec: RouteSpec;
   readonly methods: ReadonlySet<string>;
-  readonly segments: readonly Segment[];
+  readonly segments: readonly PatternSegment[];
 }
 
 export interface RouteMatch {
@@ -19,15 +15,17 @@ export interface RouteMatch {
 }
 
 /**
- * The route table compiled once at start. Lookups prefer a literal segment over a parameter
- * over a trailing `*`, left to right, whatever the order of the table, so `/api/auth/x` always
- * goes to the auth route and never to `/api/{user_id}/...`.
+ * The route table in the order config's specificity rule gives it (path-pattern.ts), so
+ * `/api/auth/x` always goes to the auth route and never to `/api/{user_id}/...`. It only
+ * matches: patterns were compiled and checked when the table was loaded.
  */
 export class RouteMatcher {
   private readonly routes: readonly CompiledRoute[];
 
   constructor(specs: readonly RouteSpec[]) {
-    this.routes = specs.map(compile).sort(bySpecificity);
+    this.routes = specs
+      .map((spec) => ({ spec, methods: new Set<string>(spec.methods), segments: spec.pattern }))
+      .sort((a, b) => bySpecificity(a.segments, b.segments));
   }
 
   /** Finds the route for a guarded path; throws 404, or 405 with the methods the path accepts. */
@@ -45,31 +43,7 @@ export class RouteMatcher {
   }
 }
 
-function compile(spec: RouteSpec): CompiledRoute {
-  const parts = spec.path.slice(1).split("/");
-  const segments = parts.map((part, index): Segment => {
-    if (part === "*" && index === parts.length - 1) return { kind: "rest" };
-    const param = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(part);
-    if (param) return { kind: "param", name: param[1]! };
-    return { kind: "literal", value: part };
-  });
-  return { spec, methods: new Set<HttpMethod>(spec.methods), segments };
-}
-
-const RANK = { literal: 0, param: 1, rest: 2 } as const;
-
-function bySpecificity(a: CompiledRoute, b: CompiledRoute): number {
-  const length = Math.max(a.segments.length, b.segments.length);
-  for (let i = 0; i < length; i++) {
-    const left = a.segments[i];
-    const right = b.segments[i];
-    if (!left || !right) return left ? -1 : 1;
-    if (RANK[left.kind] !== RANK[right.kind]) return RANK[left.kind] - RANK[right.kind];
-  }
-  return 0;
-}
-
-function matchSegments(pattern: readonly Segment[], segments: readonly string[]): Record<string, string> | undefined {
+function matchSegments(pattern: readonly PatternSegment[], segments: readonly string[]): Record<string, string> | undefined {
   const params: Record<string, string> = {};
   for (let i = 0; i < pattern.length; i++) {
     const part = pattern[i]!;
@@ -82,7 +56,10 @@ function matchSegments(pattern: readonly Segment[], segments: readonly string[])
     const segment = segments[i];
     if (segment === undefined) return undefined;
     if (part.kind === "literal") {
-      if (segment !== part.value) return undefined;
+      // The upstream decodes the path before it routes, so a literal is compared with the decoded
+      // segment: `/api/alice/%74asks` is the protected `tasks` route here as it is there, never
+      // a public route's `*` (the guard has already refused escapes of separators and dots).
+      if (segment !== part.value && (!segment.includes("%") || decodeSegment(segment) !== part.value)) return undefined;
     } else {
       if (segment === "") return undefined;
       params[part.name] = segment;

@@ -1,19 +1,7 @@
 import type { IncomingMessage } from "node:http";
-import type { RouteSpec } from "@todo-gateway/config";
+import { NEVER_FORWARDED_HEADERS, dashed, isAuthServiceCookie, type RouteSpec } from "@todo-gateway/config";
 import type { VerifiedToken } from "../auth/verifier.ts";
-
-/**
- * Request headers the gateway never passes on as the client sent them: hop-by-hop headers
- * (RFC 9110 §7.6.1), framing it recomputes, and every header that carries identity or
- * provenance, which only the gateway may set ("scrub before you set").
- */
-const NEVER_FORWARDED = new Set([
-  "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
-  "host", "content-length", "expect", "proxy-authorization",
-  "x-user-id", "x-request-id", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
-  // Other client-asserted provenance: the gateway's X-Forwarded-* say the same, truthfully.
-  "x-real-ip", "forwarded",
-]);
+import { isHeaderSafeClaim } from "../auth/claims.ts";
 
 export interface UpstreamRequest {
   readonly route: RouteSpec;
@@ -24,63 +12,76 @@ export interface UpstreamRequest {
   /** The token to send instead of the client's, for routes that re-mint credentials. */
   readonly mintedToken: string | undefined;
   readonly bodyLength: number | undefined;
+  /** Whether this upstream is the auth-service: only it receives Better Auth's session cookies. */
+  readonly authService: boolean;
 }
 
-/** A claim value safe to carry in a header: a scalar of visible ASCII. */
-const HEADER_SAFE = /^[\x20-\x7e]*$/;
-
 /**
- * Builds the upstream request headers as a flat `[name, value, ...]` list from the raw client
- * headers (so repeated headers stay separate), then appends the gateway's own. Names listed in
- * the client's `Connection` header are dropped before, never after, the gateway's are added.
+ * Builds the upstream request headers as a flat `[name, value, ...]` list. The gateway's own
+ * headers come first, so no number of client headers can push them past what an upstream reads
+ * (a Node upstream keeps only its first 2,000 lines). Then the raw client headers, repeated ones
+ * kept separate, minus everything in config's never-forwarded set, names listed in the client's
+ * `Connection` header, claim-mapped names, and `_` spellings of any of those.
  */
 export function upstreamHeaders(req: IncomingMessage, request: UpstreamRequest): string[] {
   const { route, identity, claimHeaderNames } = request;
-  const keepAuthorization = route.credentials.kind === "forward";
-  const raw = req.rawHeaders;
-  const connectionListed = connectionTokens(req.headers.connection);
   const out: string[] = [];
-  let forwardedFor = "";
-  let host: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    const value = raw[i + 1]!;
-    if (NEVER_FORWARDED.has(name)) {
-      if (name === "x-forwarded-for") forwardedFor = forwardedFor === "" ? value : `${forwardedFor}, ${value}`;
-      else if (name === "host" && host === undefined) host = value;
-      continue;
-    }
-    if (connectionListed !== undefined && connectionListed.has(name)) continue;
-    if (claimHeaderNames.has(name)) continue;
-    // CGI-style servers read X_User_Id as X-User-Id: an underscore variant of a header only the
-    // gateway may set is dropped like the header itself.
-    if (name.includes("_")) {
-      const dashed = name.replaceAll("_", "-");
-      if (NEVER_FORWARDED.has(dashed) || claimHeaderNames.has(dashed)) continue;
-    }
-    if (!keepAuthorization && name === "authorization") continue;
-    out.push(name, value);
-  }
   if (identity !== undefined) {
     out.push("x-user-id", identity.sub);
     const mapped = route.claimHeaders;
     if (mapped !== undefined) {
       for (const header in mapped) {
         const value = identity.claims[mapped[header]!];
-        if ((typeof value === "string" || typeof value === "number" || typeof value === "boolean") && HEADER_SAFE.test(String(value))) {
-          out.push(header, String(value));
+        if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
+          const text = String(value);
+          if (isHeaderSafeClaim(text)) out.push(header, text);
         }
       }
     }
   }
   if (request.mintedToken !== undefined) out.push("authorization", `Bearer ${request.mintedToken}`);
   out.push("x-request-id", request.requestId);
+  const headers = req.headers;
+  const forwardedFor = headers["x-forwarded-for"];
   const client = req.socket.remoteAddress ?? "unknown";
-  out.push("x-forwarded-for", forwardedFor === "" ? client : `${forwardedFor}, ${client}`);
+  out.push("x-forwarded-for", forwardedFor === undefined || forwardedFor === "" ? client : `${forwardedFor}, ${client}`);
   out.push("x-forwarded-proto", (req.socket as { encrypted?: boolean }).encrypted ? "https" : "http");
-  if (host !== undefined) out.push("x-forwarded-host", host);
+  // The guard has checked that there is at most one Host, and that it is a plain host[:port].
+  if (headers.host !== undefined) out.push("x-forwarded-host", headers.host);
   if (request.bodyLength !== undefined) out.push("content-length", String(request.bodyLength));
+
+  const keepAuthorization = route.credentials.kind === "forward";
+  const connectionListed = connectionTokens(headers.connection);
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (NEVER_FORWARDED_HEADERS.has(name)) continue;
+    if (connectionListed !== undefined && connectionListed.has(name)) continue;
+    if (claimHeaderNames.has(name)) continue;
+    if (name.includes("_")) {
+      const canonical = dashed(name);
+      if (NEVER_FORWARDED_HEADERS.has(canonical) || claimHeaderNames.has(canonical)) continue;
+    }
+    if (name === "authorization" && !keepAuthorization) continue;
+    if (name === "cookie" && !request.authService) {
+      const kept = withoutAuthServiceCookies(raw[i + 1]!);
+      if (kept !== "") out.push(name, kept);
+      continue;
+    }
+    out.push(name, raw[i + 1]!);
+  }
   return out;
+}
+
+/** A Cookie header without Better Auth's cookies (they are the auth-service's credentials). */
+function withoutAuthServiceCookies(value: string): string {
+  if (!value.includes("better-auth.")) return value;
+  return value
+    .split(";")
+    .filter((pair) => !isAuthServiceCookie(pair.trim().split("=", 1)[0]!))
+    .map((pair) => pair.trim())
+    .filter((pair) => pair !== "")
+    .join("; ");
 }
 
 /** Header names listed in a `Connection` header, lower-cased; `undefined` when there are none. */

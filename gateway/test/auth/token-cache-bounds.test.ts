@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadGatewayConfig } from "@todo-gateway/config";
 import { KeyResolver } from "../../src/auth/keys.ts";
 import { TokenVerifier } from "../../src/auth/verifier.ts";
-import { Metrics } from "../../src/ops/metrics.ts";
 import { NOW_MS } from "../helpers/clock.ts";
 import { JwksServer, createSigningKey, type SigningKey } from "../helpers/keys.ts";
 import { AUDIENCE, ISSUER, mintToken, withSegments } from "../helpers/tokens.ts";
@@ -19,7 +18,7 @@ beforeAll(async () => {
   const config = loadGatewayConfig({ JWKS_URL: jwks.url, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE });
   keys = new KeyResolver({ jwksUrl: jwks.url, hmacSecret: undefined, algorithms: config.jwt.algorithms });
   await keys.start();
-  verifier = new TokenVerifier({ jwt: config.jwt, keys, metrics: new Metrics(), now: () => NOW_MS, cacheMaxBytes: CACHE_BYTES });
+  verifier = new TokenVerifier({ jwt: config.jwt, keys, now: () => NOW_MS, cacheMaxBytes: CACHE_BYTES });
 });
 afterAll(async () => {
   keys.close();

@@ -24,13 +24,39 @@ describe("health and readiness", () => {
     expect(await response.json()).toMatchObject({ status: "ready", checks: { keys: "ok", "upstream:legacy": "ok", "upstream:auth": "ok" } });
   });
 
-  it("answers /readyz with 503 naming the upstream that does not answer", async () => {
-    fx = await startFixture({ AUTH_SERVICE_URL: "http://127.0.0.1:1" });
+  it("answers /readyz with 503 naming the task upstream when it does not answer", async () => {
+    fx = await startFixture({ LEGACY_API_URL: "http://127.0.0.1:1" });
     const response = await fetch(`${fx.gateway.url}/readyz`);
     expect(response.status).toBe(503);
-    const body = (await response.json()) as { detail: string };
-    expect(body.detail).toContain("upstream auth not answering");
-    expect(body.detail).not.toContain("legacy");
+    const body = (await response.json()) as { detail: string; checks: Record<string, string> };
+    expect(body.detail).toContain("upstream legacy not answering");
+    expect(body.detail).not.toContain("auth");
+    expect(body.checks).toMatchObject({ keys: "ok", "upstream:legacy": "missing", "upstream:auth": "ok" });
+  });
+});
+
+describe("readiness means: can serve protected traffic", () => {
+  it("stays ready while the auth-service is down, and reports it in checks and a metric", async () => {
+    fx = await startFixture({ AUTH_SERVICE_URL: "http://127.0.0.1:1" });
+    const response = await fetch(`${fx.gateway.url}/readyz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ready", checks: { keys: "ok", "upstream:legacy": "ok", "upstream:auth": "missing", load: "ok" } });
+    const metrics = await (await fetch(`${fx.gateway.url}/metrics`)).text();
+    expect(metrics).toContain('gateway_upstream_up{upstream="auth"} 0');
+    expect(metrics).toContain('gateway_upstream_up{upstream="legacy"} 1');
+    // And the protected routes it is ready for do work.
+    expect((await fetch(`${fx.gateway.url}/api/user-1/tasks`, { headers: await fx.bearer() })).status).toBe(200);
+  });
+
+  it("probes upstreams at most once a second, however often it is asked", async () => {
+    fx = await startFixture();
+    const probes = () => fx!.upstream.requests.filter((request) => request.url === "/").length;
+    const answers = await Promise.all(Array.from({ length: 50 }, () => fetch(`${fx!.gateway.url}/readyz`).then((r) => r.status)));
+    expect(answers.every((status) => status === 200)).toBe(true);
+    // Both upstreams are the one recorder here: one probe each.
+    expect(probes()).toBe(2);
+    for (let i = 0; i < 10; i++) await fetch(`${fx.gateway.url}/readyz`);
+    expect(probes()).toBeLessThanOrEqual(4);
   });
 });
 

@@ -79,12 +79,24 @@ describe("where the token may come from", () => {
     expect(fx.forwarded()).toBe(before);
   });
 
-  it("sees a second Authorization header however late it comes in the header block", async () => {
-    // Node keeps only the first 2,000 header lines by default; a count over what it keeps would miss this one.
-    const filler = Array.from({ length: 2100 }, (_, i) => `a${i}: 1`);
+  it("sees a second Authorization header at the very end of the largest header block it accepts", async () => {
+    // 100 lines in all (MAX_HEADER_COUNT): Host, Connection, two Authorization and 96 others.
+    const filler = Array.from({ length: 96 }, (_, i) => `a${i}: 1`);
+    const before = fx.forwarded();
     const response = await sendRaw(fx.gateway.port, rawGet("/api/alice/tasks", [`Authorization: Bearer ${token}`, ...filler, "Authorization: Bearer x"]));
     expect(response.status).toBe(400);
     expect(response.headers["www-authenticate"]).toContain('error="invalid_request"');
+    expect(fx.forwarded()).toBe(before);
+  });
+
+  it("refuses a header block past MAX_HEADER_COUNT with 431, whatever Authorization hides in it", async () => {
+    // Node keeps only the first lines of a huge block; a count over what it keeps would miss a late one.
+    const filler = Array.from({ length: 2100 }, (_, i) => `a${i}: 1`);
+    const before = fx.forwarded();
+    const response = await sendRaw(fx.gateway.port, rawGet("/api/alice/tasks", [`Authorization: Bearer ${token}`, ...filler, "Authorization: Bearer x"]));
+    expect(response.status).toBe(431);
+    expect(response.headers["content-type"]).toBe("application/problem+json");
+    expect(fx.forwarded()).toBe(before);
   });
 
   it("refuses a bearer value with two tokens", async () => {

@@ -66,6 +66,17 @@ describe("time claims", () => {
     const text = `{"sub":"user-1","iss":"${ISSUER}","aud":"${AUDIENCE}","exp":${exp}}`;
     expect((await call(await signRaw(text))).status).toBe(401);
   });
+
+  // JSON.parse reads 1e400 as Infinity, which passes every numeric comparison: an exp that never comes.
+  it.each([
+    ["exp", `"exp":1e400`],
+    ["iat", `"exp":${NOW_S + 60},"iat":-1e400`],
+    ["nbf", `"exp":${NOW_S + 60},"nbf":-1e400`],
+  ])("refuses a non-finite %s", async (claim, dates) => {
+    const r = await refusal(await call(await signRaw(`{"sub":"user-1","iss":"${ISSUER}","aud":"${AUDIENCE}",${dates}}`)));
+    expect(r.status).toBe(401);
+    expect(r.body.detail).toBe(`invalid ${claim} claim`);
+  });
 });
 
 describe("issuer, audience and subject", () => {

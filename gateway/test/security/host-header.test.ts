@@ -25,6 +25,12 @@ describe("Host", () => {
     ["a Host with a space", ["Host: a b"]],
     ["a Host with a path", ["Host: gateway.test/admin"]],
     ["a Host with a user", ["Host: user@gateway.test"]],
+    ["a Host with a quote", ['Host: gateway.test"><script>']],
+    ["a Host with a comma", ["Host: a.test,b.test"]],
+    ["a Host with a percent-escape", ["Host: gateway%2etest"]],
+    ["a Host with a non-numeric port", ["Host: gateway.test:http"]],
+    ["a Host with a port past 65535", ["Host: gateway.test:99999"]],
+    ["a Host that is only a port", ["Host: :8080"]],
     ["no Host on HTTP/1.1", []],
   ])("refuses %s with 400 problem+json", async (_what, hostLines) => {
     const before = fx.forwarded();
@@ -35,7 +41,7 @@ describe("Host", () => {
     expect(fx.forwarded()).toBe(before);
   });
 
-  it.each([["a name and port", "gateway.test:8080"], ["an IPv4 address", "127.0.0.1"], ["an IPv6 literal", "[::1]:8080"]])(
+  it.each([["a name and port", "gateway.test:8080"], ["an IPv4 address", "127.0.0.1"], ["an IPv6 literal", "[::1]:8080"], ["a name with an underscore", "my_service.internal"]])(
     "accepts %s",
     async (_what, host) => {
       const response = await sendRaw(fx.gateway.port, request("1.1", [`Host: ${host}`]));

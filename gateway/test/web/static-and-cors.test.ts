@@ -35,6 +35,9 @@ describe("the web client route", () => {
     expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
     expect(response.headers.get("cache-control")).toBe("no-cache");
     expect(response.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    // The page talks to its own origin only: an injected script cannot send a token elsewhere.
+    const directives = response.headers.get("content-security-policy")!.split(";").map((d) => d.trim());
+    expect(directives.find((d) => d.startsWith("connect-src"))).toBe("connect-src 'self'");
     expect(response.headers.get("x-content-type-options")).toBe("nosniff");
     expect(await response.text()).toContain("<title>Todo</title>");
   });

@@ -23,7 +23,11 @@ const FINGERPRINTED = /[.-][A-Za-z0-9_-]{8,}\.[a-z0-9]+$/;
 
 export interface StaticFile {
   readonly body: Buffer;
+  /** The answer's headers, prepared at boot (Content-Length included). */
   readonly headers: Readonly<Record<string, string>>;
+  /** The same without Content-Length, for a 304. */
+  readonly notModifiedHeaders: Readonly<Record<string, string>>;
+  readonly etag: string;
 }
 
 /**
@@ -48,11 +52,11 @@ export class StaticFiles {
       };
       if (type.startsWith("text/html")) {
         headers["content-security-policy"] =
-          "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' *; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+          "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
         headers["referrer-policy"] = "no-referrer";
         headers["x-frame-options"] = "DENY";
       }
-      this.files.set(name, { body, headers });
+      this.files.set(name, { body, headers: { ...headers, "content-length": String(body.length) }, notModifiedHeaders: headers, etag: headers.etag! });
     }
   }
 

@@ -1,0 +1,74 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+
+export interface GatewayProcess {
+  readonly child: ChildProcess;
+  /** Resolves with the listening URL; rejects if the process exits first. */
+  readonly listening: Promise<string>;
+  readonly exited: Promise<number | null>;
+  output(): { stdout: string; stderr: string };
+  /** The process's resident memory now, in MiB (from /proc). */
+  rssMiB(): number;
+  /** True while the process runs. */
+  alive(): boolean;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Runs `gateway/src/server.ts` as `npm run gateway` does, configured only by `env` (plus PATH). */
+export function startGatewayProcess(env: Record<string, string>): GatewayProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", "gateway/src/server.ts"], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH, GATEWAY_PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  let running = true;
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => {
+    running = false;
+    resolve(code);
+  }));
+  const listening = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${stderr}`)), 20_000);
+    child.stdout!.on("data", () => {
+      const match = /gateway listening on (http:\/\/\S+)/.exec(stdout);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited with ${code} before listening: ${stderr}`));
+    });
+  });
+  listening.catch(() => undefined);
+  return {
+    child, listening, exited,
+    output: () => ({ stdout, stderr }),
+    rssMiB: () => {
+      const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+      return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+    },
+    alive: () => running,
+    async stop(signal = "SIGTERM") {
+      if (running) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Polls until `condition` holds, or throws after `timeoutMs`. */
+export async function waitFor(condition: () => Promise<boolean> | boolean, timeoutMs = 5_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${what} not met within ${timeoutMs} ms`);
+}
