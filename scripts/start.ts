@@ -6,6 +6,7 @@
  * non-zero with its reason.
  */
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { StartFailure, startChild, type ChildService } from "@todo-gateway/config";
 
 interface ServiceEntry {
@@ -20,7 +21,7 @@ interface ServiceEntry {
 const SERVICES: readonly ServiceEntry[] = [
   {
     name: "legacy-api", entry: "legacy-api-stub/src/server.ts",
-    describe: (url) => `legacy API (Spec 001)  ${url}/api/{user_id}/tasks`,
+    describe: (url) => `legacy API (Spec 001)  ${url}/api/{user_id}/tasks  (tasks kept in ${env.LEGACY_API_DATABASE})`,
     provides: (url) => ({ LEGACY_API_URL: url }),
   },
   {
@@ -33,6 +34,9 @@ const SERVICES: readonly ServiceEntry[] = [
 
 // Development defaults for the stack as a whole; anything set in the environment wins.
 const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: process.env.NODE_ENV ?? "development" };
+// Tasks outlive a restart as accounts do: the stub's SQLite file sits beside the auth-service's
+// (DATA_DIR, `.data` by default). The stub alone (`npm run legacy-api`) keeps them in memory.
+env.LEGACY_API_DATABASE ??= join(env.DATA_DIR || ".data", "tasks.db");
 
 const running: ChildService[] = [];
 let stopping = false;

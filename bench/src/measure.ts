@@ -19,12 +19,23 @@ export interface LoadSpec {
   readonly source: RequestSource;
 }
 
-/** What one autocannon run measured. Latencies are in ms, from writing the request to its last byte. */
+/**
+ * What one autocannon run measured. Latencies are in ms, to the answer's last byte: at fixed
+ * concurrency from writing the request; at a fixed rate from when the schedule said to send it
+ * (see {@link runLoad}).
+ */
 export interface LoadResult {
   readonly responses: number;
   readonly elapsedS: number;
   readonly requestsPerSecond: number;
+  /** The latency a request paid: at a fixed rate, counted from its scheduled send (corrected for coordinated omission). */
   readonly latency: LatencySummary;
+  /**
+   * From writing the request to its answer, whatever the schedule said: the service time.
+   * At a fixed rate it leaves out the wait of a request sent late behind a slow answer, which
+   * is why the budget is never judged on it; it is kept to show what the correction adds.
+   */
+  readonly serviceTime: LatencySummary;
   /** Every status seen, with its count. */
   readonly statuses: Readonly<Record<string, number>>;
   /** Responses whose status is not the one the request expects, keyed `"<kind> <status>"`. */
@@ -34,7 +45,7 @@ export interface LoadResult {
   /** Connection errors and timeouts (autocannon's `errors`, which include `timeouts`). */
   readonly errors: number;
   readonly timeouts: number;
-  /** Fixed-rate mode: sends more than 1 ms behind their schedule (the previous answer was late). */
+  /** Fixed-rate mode: sends more than 1 ms behind their schedule (the previous answer was late); their wait is in `latency`. */
   readonly lateSends: number;
   /** Fixed-rate mode: achieved rate over the target rate. */
   readonly rateAchieved: number | null;
@@ -84,6 +95,12 @@ export function encodeRequest(planned: PlannedRequest, host: string, cache?: Wea
  * `source`, checking each status against what that request expects, and recording every
  * latency exactly (autocannon's own histogram rounds to whole milliseconds).
  *
+ * At a fixed rate each latency is counted from the request's scheduled send, not from when it
+ * could be written: a request held back behind a slow answer on its connection has already
+ * waited, and leaving that wait out (coordinated omission) would let a stall of the server
+ * vanish from the percentiles. This is wrk2's correction, and what autocannon's own
+ * `recordValueWithExpectedInterval` approximates.
+ *
  * Each connection's request iterator is replaced (autocannon is pinned to 9.0.0 for this):
  * autocannon's `setupRequest` / `onResponse` hooks rebuild every request through a generic
  * builder and turn every answer's headers into an object, which cost the load generator about
@@ -94,11 +111,16 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const host = new URL(spec.url).host;
   const encoded = new WeakMap<PlannedRequest, Buffer>();
   const expectedResponses = mode.kind === "rate" ? mode.rate * spec.durationS : 20_000 * spec.durationS;
-  const samples = new Samples(Math.min(Math.ceil(expectedResponses * 1.2), 4_000_000));
+  const capacity = Math.min(Math.ceil(expectedResponses * 1.2), 4_000_000);
+  const samples = new Samples(capacity);
+  const serviceSamples = new Samples(capacity);
   const statuses = new Map<number, number>();
   const unexpected = new Map<string, number>();
   let unexpectedCount = 0;
   const pacing = { late: 0 };
+  // Per connection (one request in flight each: pipelining 1), how far behind its schedule the
+  // request now in flight was written, in ms.
+  const sentLateBy = new WeakMap<object, number>();
 
   const issue = (): InFlight => {
     const planned = source.next();
@@ -136,19 +158,20 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
           iterator.currentRequest = issue();
           iterator.nextRequest = () => (iterator.currentRequest = issue());
           iterator.recordBody = record;
-          if (mode.kind === "rate") pace(internals, clientIndex++, connections, mode.rate, startedAt, pacing);
+          if (mode.kind === "rate") pace(internals, clientIndex++, connections, mode.rate, startedAt, pacing, sentLateBy);
         },
       },
       (error, result) => {
         if (error) return reject(error);
         const elapsedS = (performance.now() - startedAt) / 1000;
-        const responses = samples.count;
+        const responses = serviceSamples.count;
         const requestsPerSecond = responses / elapsedS;
         resolve({
           responses,
           elapsedS,
           requestsPerSecond,
-          latency: summarizeLatencies(samples.sorted()),
+          latency: summarizeLatencies(mode.kind === "rate" ? samples.sorted() : serviceSamples.sorted()),
+          serviceTime: summarizeLatencies(serviceSamples.sorted()),
           statuses: Object.fromEntries([...statuses].sort(([a], [b]) => a - b)),
           unexpected: Object.fromEntries(unexpected),
           unexpectedCount,
@@ -160,7 +183,10 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
         });
       },
     );
-    instance.on("response", (_client, _status, _bytes, responseTimeMs) => samples.push(responseTimeMs));
+    instance.on("response", (client, _status, _bytes, responseTimeMs) => {
+      serviceSamples.push(responseTimeMs);
+      if (mode.kind === "rate") samples.push(responseTimeMs + (sentLateBy.get(client) ?? 0));
+    });
   });
 }
 
@@ -168,29 +194,37 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
  * Replaces autocannon's own rate limiting, which lets each connection fire its whole quota at
  * the start of every second (a burst at saturation, then silence), with an even schedule:
  * connection `i` sends every `connections / rate` seconds, offset by `i / connections` of that
- * interval. A send that cannot happen on time (its previous answer is still out) happens at
- * once and is counted as late; a backlog over one second is dropped, not burst out.
+ * interval. A send that cannot happen on time (its previous answer is still out) happens as
+ * soon as it can and is counted as late; the schedule is kept, never reset, so after a stall
+ * the connection catches up and every request's wait since its due time is recorded in
+ * `sentLateBy` (wrk2 does the same).
  */
-function pace(client: ClientInternals, index: number, connections: number, rate: number, startedAt: number, pacing: { late: number }): void {
+function pace(
+  client: ClientInternals, index: number, connections: number, rate: number, startedAt: number,
+  pacing: { late: number }, sentLateBy: WeakMap<object, number>,
+): void {
   const send = Object.getPrototypeOf(client)._doRequest as () => void;
   const intervalMs = (connections / rate) * 1000;
   let due = startedAt + (index * intervalMs) / connections;
   let timer: NodeJS.Timeout | undefined;
-  const sendNow = () => {
+  const sendAt = (scheduled: number) => {
     timer = undefined;
-    if (!client.destroyed) send.call(client);
+    if (client.destroyed) return;
+    // Written now; whatever came between the schedule and now (an answer that was late, or
+    // this process's own timer slop) is part of what the request waited.
+    sentLateBy.set(client, Math.max(0, performance.now() - scheduled));
+    send.call(client);
   };
   client._doRequest = () => {
     if (client.destroyed) return;
-    const now = performance.now();
-    if (now - due > 1000) due = now;
-    const wait = due - now;
+    const scheduled = due;
     due += intervalMs;
+    const wait = scheduled - performance.now();
     if (wait > 0) {
-      timer = setTimeout(sendNow, wait);
+      timer = setTimeout(sendAt, wait, scheduled);
     } else {
       if (wait < -1) pacing.late += 1;
-      send.call(client);
+      sendAt(scheduled);
     }
   };
   client.on("done", () => clearTimeout(timer));

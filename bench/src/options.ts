@@ -1,3 +1,4 @@
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { LOG_LEVELS, type LogLevel } from "@todo-gateway/config";
 
@@ -34,8 +35,10 @@ export interface BenchOptions {
   readonly serve: boolean;
   /** `BENCH_LEGACY_API_URL`: measure an already running legacy API instead of starting the stub. */
   readonly legacyApiUrl: string | undefined;
-  /** `--out`: where the reports go (default `bench/results`). */
+  /** `--out`: where the reports go (default `bench/results`), made absolute against where npm was run. */
   readonly outDir: string | undefined;
+  /** `--verbose`: a line per run (warm-ups and rounds) as it ends, besides the summary. */
+  readonly verbose: boolean;
   readonly help: boolean;
 }
 
@@ -60,6 +63,7 @@ Options:
   --quick             a few seconds in all (CI); the latency budget is reported, not enforced
   --serve             start everything, print URLs, tokens and commands for an independent tool, wait for Ctrl-C
   --out <dir>         where to write the reports (default bench/results)
+  --verbose           a line per run as it ends; otherwise one line per scenario
   -h, --help          this text
 
 Environment:
@@ -96,6 +100,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
         quick: { type: "boolean" },
         serve: { type: "boolean" },
         out: { type: "string" },
+        verbose: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -142,9 +147,25 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
     users: integer("--users", values.users, 100, 2, 100_000),
     serve: values.serve === true || env.npm_config_serve === "true",
     legacyApiUrl: legacyApiUrl?.replace(/\/+$/, ""),
-    outDir: values.out,
+    outDir: values.out === undefined ? undefined : path.resolve(invokedFrom(env), values.out),
+    verbose: values.verbose === true,
     help: values.help === true,
   });
+}
+
+/**
+ * Where the person ran the command: `npm run bench` from the repository root runs this script
+ * in bench/ (npm runs a workspace's scripts in its folder) and says where it started in
+ * INIT_CWD. Paths on the command line and in what is printed are relative to it.
+ */
+export function invokedFrom(env: Readonly<Record<string, string | undefined>>): string {
+  return env.INIT_CWD || process.cwd();
+}
+
+/** A path as the person who ran the bench can open it: relative to where they are when inside it, else absolute. */
+export function displayPath(file: string, from: string): string {
+  const relative = path.relative(from, file);
+  return relative === "" || relative.startsWith("..") || path.isAbsolute(relative) ? file : relative;
 }
 
 function budget(raw: string | undefined): number {

@@ -68,6 +68,8 @@ export interface Figures {
   readonly p99: number;
   readonly max: number;
   readonly mean: number;
+  /** p99 from writing each request (the service time), beside `p99`, which at a fixed rate counts from the scheduled send. */
+  readonly serviceP99: number;
   /** Sums over the measured rounds. */
   readonly responses: number;
   readonly non2xx: number;
@@ -146,6 +148,7 @@ export function figuresOf(runs: readonly RunRecord[]): Figures {
     p99: median(measured.map((run) => run.load.latency.p99)),
     max: median(measured.map((run) => run.load.latency.max)),
     mean: median(measured.map((run) => run.load.latency.mean)),
+    serviceP99: median(measured.map((run) => run.load.serviceTime.p99)),
     responses: sum((run) => run.load.responses),
     non2xx: sum((run) => run.load.non2xx),
     unexpected: sum((run) => run.load.unexpectedCount),
@@ -260,14 +263,14 @@ export function renderMarkdown(report: BenchReport): string {
   );
 
   lines.push("## Latency and throughput", "");
-  lines.push("| scenario | load | target | req/s | p50 ms | p90 ms | p99 ms | max ms | statuses | unexpected | errors |");
-  lines.push("|---|---|---|--:|--:|--:|--:|--:|---|--:|--:|");
+  lines.push("| scenario | load | target | req/s | p50 ms | p90 ms | p99 ms | max ms | p99 from writing ms | statuses | unexpected | errors |");
+  lines.push("|---|---|---|--:|--:|--:|--:|--:|--:|---|--:|--:|");
   for (const c of report.comparisons) {
     for (const target of ["direct", "gateway"] as const) {
       const f = c[target];
       const short = c.mode.kind === "rate" && ((f.rateAchieved !== null && f.rateAchieved < 0.95) || (f.lateShare !== null && f.lateShare > LATE_SHARE_SATURATED)) ? " ⚠" : "";
       lines.push(
-        `| ${c.scenario} | ${c.modeLabel} | ${target} | ${formatCount(f.requestsPerSecond)}${short} | ${formatMs(f.p50)} | ${formatMs(f.p90)} | ${formatMs(f.p99)} | ${formatMs(f.max)} | ${formatStatuses(f.statuses)} | ${f.unexpected} | ${f.errors} |`,
+        `| ${c.scenario} | ${c.modeLabel} | ${target} | ${formatCount(f.requestsPerSecond)}${short} | ${formatMs(f.p50)} | ${formatMs(f.p90)} | ${formatMs(f.p99)} | ${formatMs(f.max)} | ${formatMs(f.serviceP99)} | ${formatStatuses(f.statuses)} | ${f.unexpected} | ${f.errors} |`,
       );
     }
   }
@@ -287,10 +290,12 @@ export function renderMarkdown(report: BenchReport): string {
     .map(([scenario, e]) => `${scenario}: direct ${e.direct}; gateway ${e.gateway}`).join(". ") + ".");
   lines.push("");
   lines.push(
-    "Latency is measured per request by the load generator, from writing the request to the last byte of the answer, over every request (exact percentiles). " +
+    "Latency is measured per request by the load generator, to the last byte of the answer, over every request (exact percentiles): at fixed concurrency from writing the request; " +
+      "at the fixed rate from the moment the schedule said to send it, so a request held back behind a slow answer counts its wait (the correction for coordinated omission wrk2 makes). " +
+      "\"p99 from writing\" leaves that wait out, to show what the correction adds. " +
       "Fixed-concurrency runs show the most each side can serve here; fixed-rate runs show the latency a request pays below saturation, and the budget is judged on them: " +
       "at fixed concurrency latency is queueing (connections ÷ throughput), so its added p99 restates the throughput ratio and grows with the connection count. " +
-      `⚠ marks a fixed-rate run that reached under 95% of the rate or sent over ${LATE_SHARE_SATURATED * 100}% of its requests late, behind an outstanding answer (saturated: its latency includes queueing). ` +
+      `⚠ marks a fixed-rate run that reached under 95% of the rate or sent over ${LATE_SHARE_SATURATED * 100}% of its requests late, behind an outstanding answer (saturated: its latency is mostly queueing). ` +
       "CPU µs/req is the process's user+system CPU time during the run divided by the responses.",
   );
   lines.push("");
@@ -310,6 +315,45 @@ export function renderMarkdown(report: BenchReport): string {
   }
   lines.push(`**Verdict:** ${report.passed ? "pass" : "FAIL"}.`, "");
   return lines.join("\n");
+}
+
+// --- terminal summary ----------------------------------------------------------------------
+
+/** At most this many failure lines in the terminal; the Markdown report lists them all. */
+const SUMMARY_MAX_FAILURES = 5;
+
+/**
+ * What the terminal shows at the end of a run: one line per scenario (the added p99 at the
+ * fixed rate against the budget, the throughput ratio at fixed concurrency, the gateway's CPU
+ * per request, and any ⚠), the verdict, and where the full report is. The tables are in the
+ * Markdown file, not on the screen.
+ */
+export function renderSummary(report: BenchReport, reportPath: string): string[] {
+  const s = report.settings;
+  const lines: string[] = [];
+  const scenarios = [...new Set(report.comparisons.map((c) => c.scenario))];
+  const width = Math.max(...scenarios.map((name) => name.length));
+  for (const scenario of scenarios) {
+    const rate = report.comparisons.find((c) => c.scenario === scenario && c.mode.kind === "rate");
+    const capacity = report.comparisons.find((c) => c.scenario === scenario && c.mode.kind === "concurrency");
+    const failed = report.failures.some((failure) => failure.startsWith(`${scenario} `));
+    const parts: string[] = [];
+    if (rate) {
+      const over = rate.overBudget ? (s.enforceBudget ? " OVER" : " over, not enforced") : "";
+      parts.push(`added p99 ${formatDeltaMs(rate.addedP99Ms)} ms at ${rate.modeLabel} (budget ${String(s.budgetMs)} ms${over})`);
+    }
+    if (capacity) parts.push(`throughput ×${capacity.throughputRatio.toFixed(2)} at ${capacity.modeLabel}`);
+    const cpu = rate?.gatewayCpuUsPerRequest ?? capacity?.gatewayCpuUsPerRequest ?? null;
+    if (cpu !== null) parts.push(`gateway ${cpu.toFixed(0)} µs CPU/req`);
+    const flags = [rate?.saturated ? "⚠ saturated" : "", rate?.disturbed || capacity?.disturbed ? "⚠ disturbed" : ""].filter(Boolean).join(" ");
+    lines.push(`${scenario.padEnd(width)}  ${failed ? "FAIL" : "ok  "}  ${parts.join(" · ")}${flags ? `  ${flags}` : ""}`);
+  }
+  const quick = s.quick ? " (quick run: the budget is reported, not enforced)" : "";
+  lines.push(report.passed ? `verdict: pass${quick}` : `verdict: FAIL, ${report.failures.length} problem(s)${quick}:`);
+  for (const failure of report.failures.slice(0, SUMMARY_MAX_FAILURES)) lines.push(`  - ${failure}`);
+  if (report.failures.length > SUMMARY_MAX_FAILURES) lines.push(`  … and ${report.failures.length - SUMMARY_MAX_FAILURES} more, in the report`);
+  lines.push(`report: ${reportPath} (beside it: the same name in .json with every run, and .svg, a chart for any browser)`);
+  return lines;
 }
 
 // --- SVG chart -----------------------------------------------------------------------------
@@ -338,20 +382,31 @@ function formatTick(value: number): string {
 }
 
 /**
- * A self-contained SVG (no scripts, fonts or links): one panel per scenario and load mode,
- * p50 / p90 / p99 of the direct API and the gateway side by side, with values written on the
- * bars, the throughput of each side and the maximum under the panel.
+ * A self-contained SVG (no scripts, fonts or links). At the top, one panel with the gateway's
+ * added p99 at the fixed rate for every scenario on one scale, against the budget line (what
+ * the verdict is judged on). Below, one panel per scenario and load mode: p50 / p90 / p99 of
+ * the direct API and the gateway side by side, with values on the bars, the throughput of each
+ * side and the maximum under the panel; the panels of one load mode share one scale, so
+ * scenarios compare by eye.
  */
 export function renderSvg(report: BenchReport): string {
   const panelW = 470;
   const panelH = 250;
   const gap = 24;
   const left = 24;
-  const top = 112;
+  const budgetPanelTop = 112;
+  const budgetPanelH = 240;
+  const top = budgetPanelTop + budgetPanelH + gap;
   const modes = [...new Set(report.comparisons.map((c) => c.modeLabel))];
   const scenarios = [...new Set(report.comparisons.map((c) => c.scenario))];
-  const width = left * 2 + modes.length * panelW + (modes.length - 1) * gap;
+  const width = left * 2 + Math.max(1, modes.length) * panelW + (Math.max(1, modes.length) - 1) * gap;
   const height = top + scenarios.length * (panelH + gap) + 40;
+  // One y axis per load mode, over every scenario's bars (headroom above the tallest for its label).
+  const axes = new Map(modes.map((modeLabel) => {
+    const values = report.comparisons.filter((c) => c.modeLabel === modeLabel)
+      .flatMap((c) => [c.direct.p50, c.direct.p90, c.direct.p99, c.gateway.p50, c.gateway.p90, c.gateway.p99]).filter(Number.isFinite);
+    return [modeLabel, niceAxis(Math.max(...values, 0.001) * 1.12)] as const;
+  }));
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
   out.push(`<title>Gateway benchmark ${escapeXml(report.startedAt)}: latency percentiles, direct API vs through the gateway</title>`);
@@ -359,10 +414,11 @@ export function renderSvg(report: BenchReport): string {
   out.push(`<text x="${left}" y="30" font-size="20" font-weight="bold" fill="#222">Latency per scenario: direct legacy API vs through the gateway</text>`);
   out.push(`<text x="${left}" y="52" fill="#444">${escapeXml(machineLine(report.machine))}; load generator, gateway and API share these cores.</text>`);
   const s = report.settings;
-  out.push(`<text x="${left}" y="70" fill="#444">${escapeXml(`Medians of ${s.rounds} alternating rounds of ${s.durationS} s; gateway LOG_LEVEL=${s.gatewayLogLevel}; budget: added p99 ≤ ${s.budgetMs} ms at the fixed rate; ${report.passed ? "verdict: pass" : "verdict: FAIL"}.`)}</text>`);
+  out.push(`<text x="${left}" y="70" fill="#444">${escapeXml(`Medians of ${s.rounds} alternating rounds of ${s.durationS} s; gateway LOG_LEVEL=${s.gatewayLogLevel}; budget: added p99 ≤ ${s.budgetMs} ms at the fixed rate; ${report.passed ? "verdict: pass" : "verdict: FAIL"}. Panels of one load mode share one scale.`)}</text>`);
   // Legend.
   out.push(`<rect x="${left}" y="82" width="14" height="14" fill="${COLORS.direct}"/><text x="${left + 20}" y="94" fill="#222">direct (legacy API)</text>`);
   out.push(`<rect x="${left + 160}" y="82" width="14" height="14" fill="${COLORS.gateway}"/><text x="${left + 180}" y="94" fill="#222">through the gateway</text>`);
+  out.push(...budgetPanel(report, left, budgetPanelTop, width - left * 2, budgetPanelH));
 
   scenarios.forEach((scenario, row) => {
     modes.forEach((modeLabel, col) => {
@@ -386,9 +442,7 @@ export function renderSvg(report: BenchReport): string {
       const plotY = 72;
       const plotW = panelW - plotX - 16;
       const plotH = panelH - plotY - 44;
-      const values = [c.direct.p50, c.direct.p90, c.direct.p99, c.gateway.p50, c.gateway.p90, c.gateway.p99].filter(Number.isFinite);
-      // Headroom above the tallest bar for its label.
-      const axis = niceAxis(Math.max(...values, 0.001) * 1.12);
+      const axis = axes.get(modeLabel)!;
       const yOf = (v: number) => plotY + plotH - (v / axis.max) * plotH;
       for (let v = 0; v <= axis.max + axis.step / 2; v += axis.step) {
         const y = yOf(v);
@@ -416,4 +470,60 @@ export function renderSvg(report: BenchReport): string {
   });
   out.push(`</svg>`);
   return out.join("\n") + "\n";
+}
+
+/**
+ * The verdict in one picture: the added p99 of each scenario at the fixed rate, one bar each
+ * on one scale, which always reaches the budget so the dashed budget line is on it. A bar
+ * below zero is a gateway faster than the direct API at p99 (its refusals never reach the API).
+ */
+function budgetPanel(report: BenchReport, x0: number, y0: number, panelW: number, panelH: number): string[] {
+  const out: string[] = [];
+  const budget = Number(report.settings.budgetMs);
+  const rated = report.comparisons.filter((c) => c.mode.kind === "rate");
+  const label = rated[0]?.modeLabel ?? "the fixed rate";
+  out.push(`<g transform="translate(${x0},${y0})">`);
+  out.push(`<rect width="${panelW}" height="${panelH}" fill="#fafafa" stroke="#ddd"/>`);
+  out.push(`<text x="12" y="22" font-size="14" font-weight="bold" fill="#222">${escapeXml(`Added p99 through the gateway at ${label}, every scenario on one scale, against the ${formatTick(budget)} ms budget`)}</text>`);
+  if (rated.length === 0 || !Number.isFinite(budget)) {
+    out.push(`<text x="12" y="60" fill="#888">no fixed-rate runs</text></g>`);
+    return out;
+  }
+  const plotX = 60;
+  const plotY = 40;
+  const plotW = panelW - plotX - 20;
+  const plotH = panelH - plotY - 40;
+  const added = rated.map((c) => c.addedP99Ms).filter(Number.isFinite);
+  const high = niceAxis(Math.max(budget, ...added, 0.001) * 1.1);
+  const lowest = Math.min(0, ...added);
+  const low = lowest < 0 ? -Math.ceil(-lowest / high.step) * high.step : 0;
+  const span = high.max - low;
+  const yOf = (v: number) => plotY + plotH - ((v - low) / span) * plotH;
+  for (let v = low; v <= high.max + high.step / 2; v += high.step) {
+    const y = yOf(v);
+    out.push(`<line x1="${plotX}" x2="${plotX + plotW}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="${Math.abs(v) < 1e-9 ? "#999" : "#e4e4e4"}"/>`);
+    out.push(`<text x="${plotX - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" fill="#666" font-size="11">${formatTick(Number(v.toPrecision(6)))}</text>`);
+  }
+  out.push(`<text x="14" y="${plotY + plotH / 2}" transform="rotate(-90 14 ${plotY + plotH / 2})" text-anchor="middle" fill="#666" font-size="11">added p99, ms</text>`);
+  const slot = plotW / rated.length;
+  const barW = Math.min(80, slot * 0.5);
+  rated.forEach((c, i) => {
+    const cx = plotX + slot * i + slot / 2;
+    const value = c.addedP99Ms;
+    if (Number.isFinite(value)) {
+      const y = yOf(Math.max(0, value));
+      const h = Math.abs(yOf(value) - yOf(0));
+      const fill = c.overBudget ? "#b00020" : COLORS.gateway;
+      out.push(`<rect class="added-p99" x="${(cx - barW / 2).toFixed(1)}" y="${y.toFixed(1)}" width="${barW.toFixed(1)}" height="${Math.max(h, 0.5).toFixed(1)}" fill="${fill}"><title>${escapeXml(`${c.scenario}: added p99 ${formatDeltaMs(value)} ms at ${c.modeLabel}${c.overBudget ? ", over the budget" : ""}`)}</title></rect>`);
+      const labelY = value >= 0 ? y - 4 : yOf(value) + 14;
+      out.push(`<text x="${cx.toFixed(1)}" y="${labelY.toFixed(1)}" text-anchor="middle" fill="#222" font-size="11">${formatDeltaMs(value)}</text>`);
+    }
+    const flags = `${c.saturated ? " ⚠ saturated" : ""}${c.disturbed ? " ⚠ disturbed" : ""}`;
+    out.push(`<text x="${cx.toFixed(1)}" y="${plotY + plotH + 16}" text-anchor="middle" fill="#222">${escapeXml(c.scenario + flags)}</text>`);
+  });
+  const budgetY = yOf(budget).toFixed(1);
+  out.push(`<line class="budget" x1="${plotX}" x2="${plotX + plotW}" y1="${budgetY}" y2="${budgetY}" stroke="#b00020" stroke-width="2" stroke-dasharray="6 4"/>`);
+  out.push(`<text x="${plotX + plotW - 4}" y="${(Number(budgetY) - 6).toFixed(1)}" text-anchor="end" fill="#b00020" font-size="11">${escapeXml(`budget ${formatTick(budget)} ms${report.settings.enforceBudget ? "" : " (not enforced in quick mode)"}`)}</text>`);
+  out.push(`</g>`);
+  return out;
 }

@@ -10,9 +10,12 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { measureProcesses, modeLabel, readMachineBusyMs, runLoad, type LoadMode } from "./measure.ts";
-import { parseOptions, USAGE, UsageError, type BenchOptions } from "./options.ts";
+import { displayPath, invokedFrom, parseOptions, USAGE, UsageError, type BenchOptions } from "./options.ts";
 import { exitWithCodeOnSignal, REPO_ROOT, startService, stopAll, waitForOk, type Service } from "./processes.ts";
-import { compare, isDisturbed, OTHER_CPU_WARNING_CORES, formatCount, formatMs, machineLine, renderMarkdown, renderSvg, type BenchReport, type Comparison, type MachineInfo, type RunRecord } from "./report.ts";
+import {
+  compare, isDisturbed, OTHER_CPU_WARNING_CORES, formatCount, formatMs, machineLine, renderMarkdown, renderSummary, renderSvg,
+  type BenchReport, type Comparison, type MachineInfo, type RunRecord,
+} from "./report.ts";
 import { createScenarios, prepareContext, TASKS_PER_USER, type BenchContext, type Target } from "./scenarios.ts";
 import { BENCH_AUDIENCE, BENCH_ISSUER, startJwksServer, TokenIssuer, type JwksServer } from "./tokens.ts";
 
@@ -119,7 +122,7 @@ async function startStack(options: BenchOptions, issuer: TokenIssuer): Promise<S
     },
   });
   await waitForOk(`${gateway.url}/readyz`);
-  console.log(`bench: legacy API ${legacyApiUrl}${legacy ? ` (pid ${legacy.pid})` : " (external)"}, gateway ${gateway.url} (pid ${gateway.pid}), JWKS ${jwks.url}`);
+  if (options.verbose) console.log(`bench: legacy API ${legacyApiUrl}${legacy ? ` (pid ${legacy.pid})` : " (external)"}, gateway ${gateway.url} (pid ${gateway.pid}), JWKS ${jwks.url}`);
   return { legacyApiUrl, legacy, gateway, jwks };
 }
 
@@ -146,7 +149,8 @@ async function measureAll(options: BenchOptions, stack: Stack, ctx: BenchContext
 
   for (const [scenarioIndex, name] of options.scenarios.entries()) {
     const scenario = scenarios[name];
-    console.log(`\n${name}: ${scenario.summary}`);
+    if (options.verbose) console.log(`\n${name}: ${scenario.summary}`);
+    else console.log(`bench: measuring ${name} (${scenarioIndex + 1} of ${options.scenarios.length})…`);
     // The fastest the direct API went so far: an upper bound for sizing the next gateway run.
     const directRps = new Map<string, number>();
     const once = async (mode: LoadMode, target: Target, round: number, durationS: number) => {
@@ -179,7 +183,7 @@ async function measureAll(options: BenchOptions, stack: Stack, ctx: BenchContext
         ...(cacheBefore && cacheAfter ? { tokenCache: { hits: cacheAfter.hits - cacheBefore.hits, misses: cacheAfter.misses - cacheBefore.misses } } : {}),
       };
       runs.push(record);
-      printRun(record);
+      if (options.verbose) printRun(record);
       return record;
     };
 
@@ -195,7 +199,7 @@ async function measureAll(options: BenchOptions, stack: Stack, ctx: BenchContext
     for (let round = 1; round <= options.rounds + options.maxExtraRounds; round++) {
       const pending = modes.filter((mode) => round <= options.rounds || (clean.get(modeLabel(mode)) ?? 0) < options.rounds);
       if (pending.length === 0) break;
-      if (round > options.rounds) console.log(`  (round ${round}: an earlier round was disturbed by other load)`);
+      if (round > options.rounds && options.verbose) console.log(`  (round ${round}: an earlier round was disturbed by other load)`);
       for (const mode of pending) {
         const direct = await once(mode, "direct", round, options.durationS);
         const gateway = await once(mode, "gateway", round, options.durationS);
@@ -275,7 +279,7 @@ function buildReport(
 }
 
 function writeReports(options: BenchOptions, report: BenchReport): void {
-  const dir = options.outDir ? path.resolve(options.outDir) : path.join(REPO_ROOT, "bench", "results");
+  const dir = options.outDir ?? path.join(REPO_ROOT, "bench", "results");
   mkdirSync(dir, { recursive: true });
   const stamp = report.startedAt.replace(/\.\d+Z$/, "Z").replace(/:/g, "-");
   const markdown = renderMarkdown(report);
@@ -283,9 +287,7 @@ function writeReports(options: BenchOptions, report: BenchReport): void {
   writeFileSync(files.json, JSON.stringify(report, null, 2) + "\n");
   writeFileSync(files.md, markdown + `\nFiles: \`${path.basename(files.json)}\`, chart \`${path.basename(files.svg)}\`.\n`);
   writeFileSync(files.svg, renderSvg(report));
-  console.log(`\n${markdown}`);
-  console.log(`bench: wrote ${path.relative(process.cwd(), files.json) || files.json}, ${path.basename(files.md)} and ${path.basename(files.svg)} (open the .svg in any browser)`);
-  if (!report.passed) console.error(`bench: FAILED: ${report.failures.length} problem(s), listed above`);
+  for (const line of renderSummary(report, displayPath(files.md, invokedFrom(process.env)))) console.log(`bench: ${line}`);
 }
 
 /** `--serve`: everything started and seeded; print how to measure it with an independent tool. */

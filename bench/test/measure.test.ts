@@ -102,6 +102,62 @@ describe("runLoad", () => {
   });
 });
 
+describe("runLoad at a fixed rate, against a server that stalls once", () => {
+  /**
+   * A server on loopback that answers at once, except that it holds every answer due in one
+   * 300 ms window until the window ends, as a garbage-collection pause or a blocked event loop
+   * would. While it stalls, each connection's request in flight waits, and the requests the
+   * schedule wanted sent meanwhile cannot leave: timed from their writing (coordinated
+   * omission), only the few in flight show the stall; timed from their schedule, a stall of
+   * 300 ms in 2 s at a steady rate delays about 15% of the requests, so it fills the p99.
+   */
+  const STALL_MS = 300;
+  let stalling: Server;
+  let stallUrl: string;
+  const stall = { startsAt: Number.POSITIVE_INFINITY, endsAt: Number.POSITIVE_INFINITY, held: 0 };
+
+  beforeAll(async () => {
+    stalling = createServer((request, response) => {
+      request.resume();
+      request.on("end", () => {
+        const now = performance.now();
+        const answer = () => response.writeHead(200, { "content-type": "text/plain" }).end("ok");
+        if (now >= stall.startsAt && now < stall.endsAt) {
+          stall.held += 1;
+          setTimeout(answer, stall.endsAt - now);
+        } else {
+          answer();
+        }
+      });
+    });
+    await new Promise<void>((resolve) => stalling.listen(0, "127.0.0.1", resolve));
+    stallUrl = `http://127.0.0.1:${(stalling.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    stalling.closeAllConnections();
+    await new Promise((resolve) => stalling.close(resolve));
+  });
+
+  it("shows the stall in p99, counting each request from its scheduled send", async () => {
+    const source = { next: (): PlannedRequest => ({ kind: "ok", method: "GET", path: "/", headers: {}, expect: 200 }) };
+    // The stall begins 0.8 s into the 2 s run.
+    const startAt = performance.now();
+    stall.startsAt = startAt + 800;
+    stall.endsAt = stall.startsAt + STALL_MS;
+    const result = await runLoad({ url: stallUrl, mode: { kind: "rate", rate: 1000, connections: 4 }, durationS: 2, source });
+    expect(stall.held).toBeGreaterThan(0);
+    expect(result.unexpectedCount + result.errors).toBe(0);
+    expect(result.responses).toBeGreaterThan(500);
+    // Counted from the schedule, the stall is the p99 (most of its 300 ms, more on a busy machine).
+    expect(result.latency.p99).toBeGreaterThan(200);
+    expect(result.latency.max).toBeGreaterThanOrEqual(STALL_MS * 0.9);
+    // Counted from the writing, it hides behind the 4 requests that happened to be in flight.
+    expect(result.serviceTime.p99).toBeLessThan(STALL_MS / 2);
+    expect(result.lateSends).toBeGreaterThan(result.responses * 0.05);
+  });
+});
+
 describe("measureProcesses", () => {
   it.runIf(readProc(process.pid) !== null)("measures the CPU a process spends during the work, per response", async () => {
     const { result, costs } = await measureProcesses({ self: process.pid, nobody: undefined }, async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FULL_DEFAULTS, parseOptions, QUICK_DEFAULTS, SCENARIO_NAMES, UsageError } from "../src/options.ts";
+import { displayPath, FULL_DEFAULTS, parseOptions, QUICK_DEFAULTS, SCENARIO_NAMES, UsageError } from "../src/options.ts";
 
 describe("parseOptions", () => {
   it("runs every scenario for the full durations, 64 connections and 2,000 req/s by default", () => {
@@ -60,5 +60,23 @@ describe("parseOptions", () => {
   it("uses a running legacy API given by BENCH_LEGACY_API_URL, without its trailing slash", () => {
     expect(parseOptions([], { BENCH_LEGACY_API_URL: "http://127.0.0.1:8000/" }).legacyApiUrl).toBe("http://127.0.0.1:8000");
     expect(() => parseOptions([], { BENCH_LEGACY_API_URL: "localhost:8000" })).toThrow(/BENCH_LEGACY_API_URL/);
+  });
+
+  it("resolves --out against where npm was run (INIT_CWD), not the bench/ folder npm runs the script in", () => {
+    expect(parseOptions(["--out", "reports"], { INIT_CWD: "/home/ada/todo" }).outDir).toBe("/home/ada/todo/reports");
+    expect(parseOptions(["--out", "/tmp/r"], { INIT_CWD: "/home/ada/todo" }).outDir).toBe("/tmp/r");
+    expect(parseOptions([], { INIT_CWD: "/home/ada/todo" }).outDir).toBeUndefined();
+  });
+
+  it("prints a line per run only with --verbose", () => {
+    expect(parseOptions([], {}).verbose).toBe(false);
+    expect(parseOptions(["--verbose"], {}).verbose).toBe(true);
+  });
+});
+
+describe("displayPath", () => {
+  it("shows a report relative to where the bench was run from, or absolute when outside it", () => {
+    expect(displayPath("/home/ada/todo/bench/results/x.md", "/home/ada/todo")).toBe("bench/results/x.md");
+    expect(displayPath("/tmp/r/x.md", "/home/ada/todo")).toBe("/tmp/r/x.md");
   });
 });

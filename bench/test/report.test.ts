@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { LoadMode, LoadResult } from "../src/measure.ts";
 import {
-  compare, figuresOf, formatCount, formatDeltaMs, formatMs, niceAxis, renderMarkdown, renderSvg,
+  compare, figuresOf, formatCount, formatDeltaMs, formatMs, niceAxis, renderMarkdown, renderSummary, renderSvg,
   type BenchReport, type MachineInfo, type RunRecord,
 } from "../src/report.ts";
 import type { Target } from "../src/scenarios.ts";
@@ -10,9 +10,10 @@ const CONCURRENCY: LoadMode = { kind: "concurrency", connections: 64 };
 const RATE: LoadMode = { kind: "rate", rate: 2000, connections: 64 };
 
 function load(rps: number, p50: number, p99: number, extra: Partial<LoadResult> = {}): LoadResult {
+  const latency = { count: Math.round(rps * 5), mean: p50 * 1.1, p50, p90: (p50 + p99) / 2, p99, max: p99 * 2 };
   return {
     responses: Math.round(rps * 5), elapsedS: 5, requestsPerSecond: rps,
-    latency: { count: Math.round(rps * 5), mean: p50 * 1.1, p50, p90: (p50 + p99) / 2, p99, max: p99 * 2 },
+    latency, serviceTime: latency,
     statuses: { 200: Math.round(rps * 5) }, unexpected: {}, unexpectedCount: 0, non2xx: 0, errors: 0, timeouts: 0,
     lateSends: 0, rateAchieved: null, ...extra,
   };
@@ -191,5 +192,65 @@ describe("rendering", () => {
       expect(svg).toContain(label);
     }
     expect(svg.match(/<rect /g)!.length).toBeGreaterThanOrEqual(6 + 1);
+  });
+
+  const scenarioRuns = (scenario: RunRecord["scenario"], added: number, mode: LoadMode = RATE) =>
+    [1, 2].flatMap((round) => [
+      { ...run("direct", round, load(2000, 0.4, 2, { rateAchieved: 1 }), mode), scenario },
+      { ...run("gateway", round, load(2000, 0.6, 2 + added, { rateAchieved: 1 }), mode), scenario },
+    ]);
+  const full = (added: Record<string, number>, failures: string[] = []): BenchReport => {
+    const comparisons = Object.entries(added).flatMap(([scenario, ms]) => [
+      compare(scenario as RunRecord["scenario"], CONCURRENCY, "64 conns", { direct: "200", gateway: "200" }, scenarioRuns(scenario as RunRecord["scenario"], ms, CONCURRENCY).map((r) => ({ ...r, modeLabel: "64 conns" })), 50),
+      compare(scenario as RunRecord["scenario"], RATE, "2000 req/s", { direct: "200", gateway: "200" }, scenarioRuns(scenario as RunRecord["scenario"], ms).map((r) => ({ ...r, modeLabel: "2000 req/s" })), 50),
+    ]);
+    return { ...report, comparisons, failures, passed: failures.length === 0 };
+  };
+
+  it("sums a run up in one line per scenario, the verdict and the report's path", () => {
+    const summary = renderSummary(full({ "read-hot": 1.3, "read-cold": 16, "crud-mix": 12, "reject-flood": -2 }), "bench/results/2026-11-24T10-00-00Z.md");
+    expect(summary).toHaveLength(4 + 2);
+    expect(summary[0]).toMatch(/^read-hot {6}ok {4}added p99 \+1\.30 ms at 2000 req\/s \(budget 50 ms\) · throughput ×1\.00 at 64 conns · gateway 30 µs CPU\/req$/);
+    expect(summary[3]).toContain("reject-flood  ok    added p99 −2.00 ms");
+    expect(summary[4]).toBe("verdict: pass");
+    expect(summary[5]).toMatch(/^report: bench\/results\/2026-11-24T10-00-00Z\.md \(beside it: /);
+  });
+
+  it("names the failing scenario, says FAIL and lists the first problems only", () => {
+    const failures = Array.from({ length: 7 }, (_, i) => `read-cold 2000 req/s gateway round 1: problem ${i + 1}`);
+    const summary = renderSummary(full({ "read-hot": 1, "read-cold": 70 }, failures), "r.md");
+    expect(summary[0]).toMatch(/^read-hot {3}ok /);
+    expect(summary[1]).toMatch(/^read-cold {2}FAIL {2}added p99 \+70\.0 ms at 2000 req\/s \(budget 50 ms OVER\)/);
+    expect(summary[2]).toBe("verdict: FAIL, 7 problem(s):");
+    expect(summary.filter((line) => line.startsWith("  - "))).toHaveLength(5);
+    expect(summary).toContain("  … and 2 more, in the report");
+  });
+
+  it("adds one panel of added p99 for every scenario on one scale, with the budget line on it", () => {
+    const svg = renderSvg(full({ "read-hot": 1.3, "read-cold": 16, "reject-flood": -2 }));
+    const bars = [...svg.matchAll(/<rect class="added-p99" x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)"/g)].map((m) => ({ y: Number(m[1]), h: Number(m[2]) }));
+    expect(bars).toHaveLength(3);
+    // One scale: bar heights are in the ratio of the values (1.3 : 16 : 2).
+    expect(bars[1]!.h / bars[0]!.h).toBeCloseTo(16 / 1.3, 0);
+    expect(bars[2]!.h / bars[0]!.h).toBeCloseTo(2 / 1.3, 0);
+    // The budget line is drawn, above every bar here, and named.
+    const budget = /<line class="budget" x1="[\d.]+" x2="[\d.]+" y1="([\d.]+)"/.exec(svg);
+    expect(budget).not.toBeNull();
+    expect(Number(budget![1])).toBeLessThan(Math.min(...bars.map((bar) => bar.y)));
+    expect(svg).toContain("budget 50 ms");
+    expect(svg).toContain("read-cold: added p99 +16.0 ms at 2000 req/s");
+  });
+
+  it("draws the panels of one load mode on one shared scale", () => {
+    const svg = renderSvg(full({ "read-hot": 1, "read-cold": 40 }));
+    expect(svg).toContain("Panels of one load mode share one scale.");
+    // The same tick labels in both fixed-rate panels: the scale of the tallest bar, 42 ms.
+    const ticks = (scenario: string) => {
+      const start = svg.indexOf(`${scenario} · 2000 req/s`);
+      const panel = svg.slice(start, svg.indexOf("</g>", start));
+      return [...panel.matchAll(/text-anchor="end" fill="#666" font-size="11">([\d.]+)</g)].map((m) => m[1]);
+    };
+    expect(ticks("read-hot")).toEqual(ticks("read-cold"));
+    expect(ticks("read-hot").at(-1)).toBe("50");
   });
 });

@@ -2,7 +2,10 @@ export { ConfigError } from "./errors.ts";
 export { EnvReader, deepFreeze, quote, readShutdownTimeout, DEFAULT_SHUTDOWN_TIMEOUT_S, type Env } from "./env.ts";
 export { loadOrExit } from "./exit.ts";
 export { LOG_LEVELS, readLogLevel, type LogLevel } from "./log-level.ts";
-export { loadLegacyApiConfig, LEGACY_API_DEFAULT_PORT, type LegacyApiConfig } from "./legacy-api.ts";
+export {
+  loadLegacyApiConfig, LEGACY_API_DEFAULT_PORT, LEGACY_API_MEMORY_STORE,
+  type LegacyApiConfig, type LegacyApiStoreConfig, type LoadLegacyApiOptions,
+} from "./legacy-api.ts";
 export {
   loadGatewayConfig, gatewayRouteTableContext, isHmacAlgorithm, JWT_ALGORITHMS, GATEWAY_DEFAULTS,
   type GatewayConfig, type JwtAlgorithm,

@@ -7,10 +7,14 @@ import { redirect, sendAnswer, sendError } from "./fastapi/respond.ts";
 import { Router, type Route } from "./fastapi/router.ts";
 import { QueryParams, quoteLocation, splitTarget, unquote } from "./fastapi/url.ts";
 import { taskRoutes } from "./tasks/routes.ts";
-import { InMemoryTaskStore, type TaskStore } from "./tasks/store.ts";
+import { openTaskStore } from "./tasks/open-store.ts";
+import type { TaskStore } from "./tasks/store.ts";
 
 export interface BuildAppOptions {
-  /** Where tasks live; a fresh in-memory store by default. */
+  /**
+   * Where tasks live. By default the store `config.store` names is opened here and closed with
+   * the app; a store passed in stays the caller's to close.
+   */
   readonly store?: TaskStore;
   /** pino request logging (to stderr) at `config.logLevel`; on by default, tests turn it off. */
   readonly logger?: boolean;
@@ -28,7 +32,8 @@ const DISPATCH_URL = "/";
 
 /**
  * Builds the Spec 001 task API, answering as the public FastAPI implementations do, without
- * listening (server.ts listens).
+ * listening (server.ts listens). Throws `TaskStoreOpenError` when the configured task
+ * database cannot be used.
  *
  * Starlette matches routes against the percent-decoded path and never refuses a bad escape;
  * find-my-way matches the raw path and answers 400 to a bad escape. So Fastify routes every
@@ -47,7 +52,9 @@ export async function buildApp(config: LegacyApiConfig, options: BuildAppOptions
     rewriteUrl: () => DISPATCH_URL,
   });
 
-  const router = new Router(taskRoutes(options.store ?? new InMemoryTaskStore()));
+  const store = options.store ?? openTaskStore(config.store);
+  if (!options.store) app.addHook("onClose", () => store.close());
+  const router = new Router(taskRoutes(store));
 
   // close() only drops connections idle at that moment; one whose request was in flight would stay
   // open (keep-alive) until its client lets go, holding close() up. So answer those with close.

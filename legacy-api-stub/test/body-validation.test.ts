@@ -13,13 +13,45 @@ afterAll(async () => {
 
 const long = (n: number) => "x".repeat(n);
 
-const cases: readonly [string, unknown, unknown[]][] = [
+type Case = readonly [string, unknown, unknown[]];
+
+// POST only: TaskCreate requires a title; PUT's TaskUpdate leaves every field optional.
+const createCases: readonly Case[] = [
   ["a missing title", { description: "d" }, [
     { type: "missing", loc: ["body", "title"], msg: "Field required", input: { description: "d" } },
   ]],
   ["an empty object", {}, [
     { type: "missing", loc: ["body", "title"], msg: "Field required", input: {} },
   ]],
+  ["a null title", { title: null }, [
+    { type: "string_type", loc: ["body", "title"], msg: "Input should be a valid string", input: null },
+  ]],
+];
+
+// PUT only: `completed` is a field of TaskUpdate (POST ignores it).
+const updateCases: readonly Case[] = [
+  ["a completed that is not a boolean word", { completed: "maybe" }, [
+    { type: "bool_parsing", loc: ["body", "completed"], msg: "Input should be a valid boolean, unable to interpret input", input: "maybe" },
+  ]],
+  ["a completed of 2", { completed: 2 }, [
+    { type: "bool_parsing", loc: ["body", "completed"], msg: "Input should be a valid boolean, unable to interpret input", input: 2 },
+  ]],
+  ["a completed of 1.5", { completed: 1.5 }, [
+    { type: "bool_type", loc: ["body", "completed"], msg: "Input should be a valid boolean", input: 1.5 },
+  ]],
+  ["a completed that is a list", { completed: [true] }, [
+    { type: "bool_type", loc: ["body", "completed"], msg: "Input should be a valid boolean", input: [true] },
+  ]],
+  ["a completed with blanks around the word (never trimmed)", { completed: " true" }, [
+    { type: "bool_parsing", loc: ["body", "completed"], msg: "Input should be a valid boolean, unable to interpret input", input: " true" },
+  ]],
+  ["problems in title and completed, reported in field order", { completed: "maybe", title: "" }, [
+    { type: "string_too_short", loc: ["body", "title"], msg: "String should have at least 1 character", input: "", ctx: { min_length: 1 } },
+    { type: "bool_parsing", loc: ["body", "completed"], msg: "Input should be a valid boolean, unable to interpret input", input: "maybe" },
+  ]],
+];
+
+const cases: readonly Case[] = [
   ["an empty title", { title: "" }, [
     { type: "string_too_short", loc: ["body", "title"], msg: "String should have at least 1 character", input: "", ctx: { min_length: 1 } },
   ]],
@@ -31,9 +63,6 @@ const cases: readonly [string, unknown, unknown[]][] = [
   ]],
   ["a numeric title (never coerced to a string)", { title: 5 }, [
     { type: "string_type", loc: ["body", "title"], msg: "Input should be a valid string", input: 5 },
-  ]],
-  ["a null title", { title: null }, [
-    { type: "string_type", loc: ["body", "title"], msg: "Input should be a valid string", input: null },
   ]],
   ["a boolean description", { title: "t", description: true }, [
     { type: "string_type", loc: ["body", "description"], msg: "Input should be a valid string", input: true },
@@ -57,10 +86,10 @@ const cases: readonly [string, unknown, unknown[]][] = [
 ];
 
 describe.each([
-  ["POST", "/api/alice/tasks"],
-  ["PUT", "/api/alice/tasks/1"],
-])("%s %s", (method, path) => {
-  it.each(cases)("answers 422 to %s", async (_name, json, detail) => {
+  ["POST", "/api/alice/tasks", [...cases, ...createCases]],
+  ["PUT", "/api/alice/tasks/1", [...cases, ...updateCases]],
+] as const)("%s %s", (method, path, refused) => {
+  it.each(refused)("answers 422 to %s", async (_name, json, detail) => {
     const answer = await api.call(method, path, { json });
     expect(answer.status).toBe(422);
     expect(answer.headers.get("content-type")).toBe("application/json");
@@ -88,14 +117,15 @@ describe.each([
 
 describe("after a bad body", () => {
   it("has stored nothing and changed nothing", async () => {
-    for (const [, json] of cases) {
-      await api.call("POST", "/api/alice/tasks", { json });
-      await api.call("PUT", "/api/alice/tasks/1", { json });
-    }
+    for (const [, json] of [...cases, ...createCases]) await api.call("POST", "/api/alice/tasks", { json });
+    for (const [, json] of [...cases, ...updateCases]) await api.call("PUT", "/api/alice/tasks/1", { json });
     await api.call("POST", "/api/alice/tasks", rawJson('{"title": "half'));
     await api.call("PUT", "/api/alice/tasks/1", rawJson("{"));
-    const tasks = (await api.call("GET", "/api/alice/tasks")).body as { id: number; title: string; description: string }[];
-    expect(tasks.map(({ id, title, description }) => ({ id, title, description }))).toEqual([{ id: 1, title: "keep me", description: "as I am" }]);
+    const tasks = (await api.call("GET", "/api/alice/tasks")).body as { id: number; title: string; description: string; completed: boolean; updated_at: string }[];
+    expect(tasks.map(({ id, title, description, completed }) => ({ id, title, description, completed }))).toEqual([
+      { id: 1, title: "keep me", description: "as I am", completed: false },
+    ]);
+    expect(tasks[0]!.updated_at).toBe("2026-01-01T00:00:00");
     // The next task still gets id 2: a refused body consumed no id.
     expect((await api.call("POST", "/api/alice/tasks", { json: { title: "next" } })).body).toMatchObject({ id: 2 });
   });

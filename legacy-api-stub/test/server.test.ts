@@ -1,50 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
 import net from "node:net";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { lines, listeningPort, runServer } from "./helpers/process.ts";
 
 // src/server.ts as the process `npm run legacy-api` starts: configuration errors, the one
 // stdout line, a port already taken, and a clean stop on SIGTERM / SIGINT.
-const SERVER = fileURLToPath(new URL("../src/server.ts", import.meta.url));
-const LISTENING = /^legacy-api listening on http:\/\/127\.0\.0\.1:(\d+)$/;
-
-interface Run {
-  readonly child: ChildProcess;
-  readonly stdout: () => string;
-  readonly stderr: () => string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function runServer(env: Record<string, string>): Run {
-  const { LOG_LEVEL: _level, LEGACY_API_HOST: _host, LEGACY_API_PORT: _port, ...inherited } = process.env;
-  const child = spawn(process.execPath, ["--import", "tsx", SERVER], {
-    cwd: fileURLToPath(new URL("..", import.meta.url)),
-    env: { ...inherited, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal })),
-  );
-  return { child, stdout: () => stdout, stderr: () => stderr, exited };
-}
-
-async function listeningPort(run: Run): Promise<number> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    const match = LISTENING.exec(run.stdout().split("\n")[0] ?? "");
-    if (match && run.stdout().endsWith("\n")) return Number(match[1]);
-    if (run.child.exitCode !== null) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`server did not start; stdout: ${run.stdout()} stderr: ${run.stderr()}`);
-}
-
-const lines = (text: string) => text.split("\n").filter((line) => line !== "");
 
 describe("src/server.ts", () => {
   it("exits 1 with one stderr line naming LEGACY_API_PORT when the port is not a number", async () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startApi, type RunningApi } from "./helpers/api.ts";
+import { rawJson, startApi, type RunningApi } from "./helpers/api.ts";
 
 // The six Spec 001 operations on their happy paths, as the FastAPI implementations answer them.
 let api: RunningApi;
@@ -23,8 +23,8 @@ describe("POST /api/{user_id}/tasks", () => {
       title: "Buy milk",
       description: "2 litres",
       completed: false,
-      created_at: "2026-01-01T00:00:00Z",
-      updated_at: "2026-01-01T00:00:00Z",
+      created_at: "2026-01-01T00:00:00",
+      updated_at: "2026-01-01T00:00:00",
     });
   });
 
@@ -98,8 +98,31 @@ describe("GET /api/{user_id}/tasks", () => {
 
   it("ignores query parameters it does not know", async () => {
     await create("alice", { title: "t" });
-    const answer = await api.call("GET", "/api/alice/tasks?sort=title&page=2");
+    const answer = await api.call("GET", "/api/alice/tasks?page=2&limit=0&order=asc");
     expect((answer.body as unknown[]).length).toBe(1);
+  });
+
+  it("sorts by title A to Z with ?sort=title, and newest first with ?sort=created_at, the default", async () => {
+    for (const title of ["banana", "Cherry", "apple"]) await create("alice", { title });
+    const titles = async (query: string) =>
+      ((await api.call("GET", `/api/alice/tasks${query}`)).body as { title: string }[]).map((task) => task.title);
+    // Code point order, as SQLite compares text: capitals first.
+    expect(await titles("?sort=title")).toEqual(["Cherry", "apple", "banana"]);
+    expect(await titles("?sort=created_at")).toEqual(["apple", "Cherry", "banana"]);
+    expect(await titles("")).toEqual(["apple", "Cherry", "banana"]);
+    await api.call("PATCH", "/api/alice/tasks/1/complete");
+    expect(await titles("?status=pending&sort=title")).toEqual(["Cherry", "apple"]);
+  });
+
+  it("answers 422 literal_error to an unknown sort, as it does to an unknown status", async () => {
+    const answer = await api.call("GET", "/api/alice/tasks?sort=due_date&status=done");
+    expect(answer.status).toBe(422);
+    expect(answer.body).toEqual({
+      detail: [
+        { type: "literal_error", loc: ["query", "status"], msg: "Input should be 'all', 'pending' or 'completed'", input: "done", ctx: { expected: "'all', 'pending' or 'completed'" } },
+        { type: "literal_error", loc: ["query", "sort"], msg: "Input should be 'created_at' or 'title'", input: "due_date", ctx: { expected: "'created_at' or 'title'" } },
+      ],
+    });
   });
 });
 
@@ -113,7 +136,7 @@ describe("GET /api/{user_id}/tasks/{id}", () => {
 });
 
 describe("PUT /api/{user_id}/tasks/{id}", () => {
-  it("replaces title and description, keeps completed and created_at, and moves updated_at", async () => {
+  it("changes the fields sent, completed included, keeps created_at, and moves updated_at", async () => {
     await create("alice", { title: "old", description: "old text" });
     await api.call("PATCH", "/api/alice/tasks/1/complete");
     const answer = await api.call("PUT", "/api/alice/tasks/1", { json: { title: "new", description: "new text", completed: false } });
@@ -123,16 +146,43 @@ describe("PUT /api/{user_id}/tasks/{id}", () => {
       user_id: "alice",
       title: "new",
       description: "new text",
-      completed: true,
-      created_at: "2026-01-01T00:00:00Z",
-      updated_at: "2026-01-01T00:00:02Z",
+      completed: false,
+      created_at: "2026-01-01T00:00:00",
+      updated_at: "2026-01-01T00:00:02",
     });
   });
 
-  it("clears the description when the body leaves it out", async () => {
+  it("is a partial update: fields left out stay as they are", async () => {
     await create("alice", { title: "old", description: "old text" });
-    const answer = await api.call("PUT", "/api/alice/tasks/1", { json: { title: "new" } });
-    expect(answer.body).toMatchObject({ title: "new", description: null });
+    expect((await api.call("PUT", "/api/alice/tasks/1", { json: { title: "new" } })).body).toMatchObject({ title: "new", description: "old text", completed: false });
+    const described = await api.call("PUT", "/api/alice/tasks/1", { json: { description: "only the description" } });
+    expect(described.status).toBe(200);
+    expect(described.body).toMatchObject({ title: "new", description: "only the description", completed: false });
+    const empty = await api.call("PUT", "/api/alice/tasks/1", { json: {} });
+    expect(empty.body).toMatchObject({ title: "new", description: "only the description", updated_at: "2026-01-01T00:00:03" });
+  });
+
+  it("leaves fields sent as null as they are; an empty description clears it", async () => {
+    await create("alice", { title: "old", description: "old text" });
+    const nulls = await api.call("PUT", "/api/alice/tasks/1", { json: { title: null, description: null, completed: null } });
+    expect(nulls.status).toBe(200);
+    expect(nulls.body).toMatchObject({ title: "old", description: "old text", completed: false });
+    expect((await api.call("PUT", "/api/alice/tasks/1", { json: { description: "" } })).body).toMatchObject({ description: "" });
+  });
+
+  it("sets completed, reading it as pydantic's lax bool does", async () => {
+    await create("alice", { title: "t" });
+    const completed = async (value: unknown) => ((await api.call("PUT", "/api/alice/tasks/1", { json: { completed: value } })).body as { completed: boolean }).completed;
+    expect(await completed(true)).toBe(true);
+    expect(await completed(false)).toBe(false);
+    expect(await completed("yes")).toBe(true);
+    expect(await completed("OFF")).toBe(false);
+    expect(await completed(1)).toBe(true);
+    expect(await completed(0)).toBe(false);
+    expect(await completed("t")).toBe(true);
+    expect(await completed("0")).toBe(false);
+    const float = await api.call("PUT", "/api/alice/tasks/1", rawJson('{"completed": 1.0}'));
+    expect(float.body).toMatchObject({ completed: true });
   });
 });
 
@@ -141,9 +191,9 @@ describe("PATCH /api/{user_id}/tasks/{id}/complete", () => {
     await create("alice", { title: "t" });
     const first = await api.call("PATCH", "/api/alice/tasks/1/complete");
     expect(first.status).toBe(200);
-    expect(first.body).toMatchObject({ completed: true, created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:01Z" });
+    expect(first.body).toMatchObject({ completed: true, created_at: "2026-01-01T00:00:00", updated_at: "2026-01-01T00:00:01" });
     const second = await api.call("PATCH", "/api/alice/tasks/1/complete");
-    expect(second.body).toMatchObject({ completed: false, updated_at: "2026-01-01T00:00:02Z" });
+    expect(second.body).toMatchObject({ completed: false, updated_at: "2026-01-01T00:00:02" });
   });
 
   it("ignores any request body", async () => {

@@ -1,41 +1,15 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { freePort, startStack as startStackIn } from "./helpers/stack.ts";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), "start-test-"));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-function startStack(env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
-    cwd: root,
-    env: { PATH: process.env.PATH, DATA_DIR: dataDir, LOG_LEVEL: "warn", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const up = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`stack did not come up:\n${output}`)), 40_000);
-    child.stdout.on("data", () => output.includes("Press Ctrl-C to stop.") && (clearTimeout(timer), resolve()));
-    void exited.then(() => clearTimeout(timer));
-  });
-  return { child, exited, up, output: () => output };
-}
+const startStack = (env: Record<string, string>) => startStackIn(dataDir, env);
 
 async function isListening(port: number): Promise<boolean> {
   try {
@@ -61,6 +35,29 @@ describe("npm start", () => {
     stack.child.kill("SIGTERM");
     expect(await stack.exited).toBe(0);
     for (const port of Object.values(ports)) expect(await isListening(port)).toBe(false);
+  });
+
+  it("keeps tasks across a restart, in DATA_DIR/tasks.db beside the accounts", { timeout: 90_000 }, async () => {
+    const ports = { legacy: await freePort(), auth: await freePort(), gateway: await freePort() };
+    const env = {
+      LEGACY_API_PORT: String(ports.legacy), AUTH_PORT: String(ports.auth), GATEWAY_PORT: String(ports.gateway),
+      BETTER_AUTH_URL: `http://127.0.0.1:${ports.auth}`,
+    };
+    const tasksUrl = `http://127.0.0.1:${ports.legacy}/api/restart-test/tasks`;
+    const first = startStack(env);
+    await first.up;
+    expect(first.output()).toContain(`(tasks kept in ${join(dataDir, "tasks.db")})`);
+    const created = await fetch(tasksUrl, { method: "POST", headers: { "content-type": "application/json" }, body: '{"title":"survive a restart"}' });
+    expect(created.status).toBe(201);
+    first.child.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+
+    const second = startStack(env);
+    await second.up;
+    const listed = (await (await fetch(tasksUrl)).json()) as { title: string }[];
+    expect(listed.map((task) => task.title)).toEqual(["survive a restart"]);
+    second.child.kill("SIGTERM");
+    expect(await second.exited).toBe(0);
   });
 
   it("stops the services already started and exits non-zero when one cannot start", { timeout: 60_000 }, async () => {

@@ -1,4 +1,4 @@
-import { ClientError, networkError, SESSION_ENDED_MESSAGE, unavailable } from "./errors.ts";
+import { ClientError, fieldError, networkError, SESSION_ENDED_MESSAGE, unavailable, type FieldName } from "./errors.ts";
 
 /** A task as the Spec 001 API returns it. */
 export interface Task {
@@ -47,6 +47,11 @@ export class TokenKeeper {
     this.#token = undefined;
   }
 
+  /** The token in memory right now, if any, without fetching one (for a page that is going away). */
+  peek(): string | undefined {
+    return this.#token;
+  }
+
   private refresh(): Promise<string> {
     this.#token = undefined;
     this.#pending ??= this.fetchJwt()
@@ -86,6 +91,20 @@ export class TaskApi {
 
   async remove(id: number): Promise<void> {
     await this.send<undefined>("DELETE", `/${id}`);
+  }
+
+  /**
+   * For a page being closed: sends the DELETE at once with `keepalive`, so it outlives the
+   * page, with the JWT already in memory (there is no time to fetch one, nor to retry).
+   * Returns false when there is no JWT in memory: then nothing is sent and the task stays.
+   */
+  removeAsPageCloses(id: number): boolean {
+    const token = this.tokens.peek();
+    if (token === undefined) return false;
+    void fetch(`/api/${encodeURIComponent(this.userId)}/tasks/${id}`, {
+      method: "DELETE", headers: { authorization: `Bearer ${token}` }, credentials: "same-origin", keepalive: true,
+    }).catch(() => undefined);
+    return true;
   }
 
   private async send<T>(method: string, suffix: string, body?: TaskInput): Promise<T> {
@@ -128,7 +147,12 @@ export async function describeTaskFailure(response: Response): Promise<ClientErr
   if (status === 422 || status === 400) {
     const issues = (body as { detail?: unknown } | undefined)?.detail;
     if (Array.isArray(issues) && issues.length > 0) {
-      return new ClientError("invalid-input", (issues as ValidationIssue[]).map(describeIssue).join(" "));
+      const fields: Partial<Record<FieldName, string>> = {};
+      for (const issue of issues as ValidationIssue[]) {
+        const field = issue.loc?.at(-1);
+        if (field === "title" || field === "description") fields[field] ??= describeIssue(issue);
+      }
+      return new ClientError("invalid-input", (issues as ValidationIssue[]).map(describeIssue).join(" "), { fields });
     }
     const detail = (body as { detail?: unknown } | undefined)?.detail;
     return new ClientError("invalid-input", typeof detail === "string" ? detail : "The request was refused as invalid.");
@@ -157,13 +181,13 @@ function describeIssue(issue: ValidationIssue): string {
  */
 export function checkTaskInput(input: TaskInput): ClientError | undefined {
   const titleLength = [...input.title].length;
-  if (titleLength === 0) return new ClientError("invalid-input", "Enter a title.");
+  if (titleLength === 0) return fieldError("invalid-input", "title", "Enter a title.");
   if (titleLength > TITLE_MAX) {
-    return new ClientError("invalid-input", `The title is too long: ${titleLength} characters, at most ${TITLE_MAX}.`);
+    return fieldError("invalid-input", "title", `The title is too long: ${titleLength} characters, at most ${TITLE_MAX}.`);
   }
   const descriptionLength = [...input.description].length;
   if (descriptionLength > DESCRIPTION_MAX) {
-    return new ClientError("invalid-input", `The description is too long: ${descriptionLength} characters, at most ${DESCRIPTION_MAX}.`);
+    return fieldError("invalid-input", "description", `The description is too long: ${descriptionLength} characters, at most ${DESCRIPTION_MAX}.`);
   }
   return undefined;
 }

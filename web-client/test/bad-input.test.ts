@@ -8,7 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page, Request, Route } from "playwright-core";
-import { addTask, chromiumAvailable, launchChromium, message, openApp, person, signIn, signUp, taskRow, taskTitles } from "./helpers/browser.ts";
+import {
+  addTask, chromiumAvailable, fieldError, launchChromium, markedFields, message, openApp, person, signIn, signUp, taskRow, taskTitles,
+} from "./helpers/browser.ts";
 import { buildWebClient, startStack, type Stack } from "./helpers/stack.ts";
 
 /** Task API calls (`/api/{user_id}/tasks…`), not the auth-service's `/api/auth/*`. */
@@ -45,7 +47,8 @@ describe.runIf(chromiumAvailable())("bad input and failures in the web client", 
     await page.locator("#auth-view").waitFor();
 
     await signUp(page, { ...carol, name: "Carol Again" });
-    await expect.poll(() => message(page)).toMatch(/already exists/);
+    await expect.poll(() => fieldError(page, "email")).toMatch(/already exists/);
+    expect(await markedFields(page)).toEqual(["email"]);
     expect(await page.inputValue("#auth-name")).toBe("Carol Again");
     expect(await page.inputValue("#auth-email")).toBe(carol.email);
     expect(await page.inputValue("#auth-password")).toBe(carol.password);
@@ -53,7 +56,10 @@ describe.runIf(chromiumAvailable())("bad input and failures in the web client", 
 
   it("says so on a wrong password and keeps the email and password typed", async () => {
     await signIn(page, { email: carol.email, password: "not my password" });
-    await expect.poll(() => message(page)).toBe("Wrong email or password.");
+    await expect.poll(() => fieldError(page, "password")).toBe("Wrong email or password.");
+    // Either may be the wrong one: both are marked, the sentence is said once.
+    expect(await markedFields(page)).toEqual(["email", "password"]);
+    expect(await fieldError(page, "email")).toBeNull();
     expect(await page.inputValue("#auth-email")).toBe(carol.email);
     expect(await page.inputValue("#auth-password")).toBe("not my password");
     expect(await page.isVisible("#auth-view")).toBe(true);
@@ -62,11 +68,13 @@ describe.runIf(chromiumAvailable())("bad input and failures in the web client", 
     await page.click("#auth-submit");
     await page.locator("#tasks-view").waitFor();
     expect(await message(page)).toBeNull();
+    expect(await markedFields(page)).toEqual([]);
   });
 
   it("refuses an empty or over-long title with a reason, keeping the input", async () => {
     await addTask(page, "   ", "a description worth keeping");
     await expect.poll(() => message(page)).toBe("Enter a title.");
+    expect(await page.getAttribute("#new-title", "aria-invalid")).toBe("true");
     expect(await page.inputValue("#new-description")).toBe("a description worth keeping");
 
     const long = "x".repeat(201);

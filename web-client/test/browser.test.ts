@@ -72,10 +72,14 @@ describe.runIf(chromiumAvailable())("the web client in Chromium, through the gat
     await alicePage.selectOption("#filter", "all");
     await expect.poll(() => taskTitles(alicePage)).toEqual(["Write the report", "Call the plumber", "Buy oat milk"]);
 
-    // Delete.
+    // Delete: gone from the list at once, the DELETE sent once the undo window has passed.
     await addTask(alicePage, "Throwaway");
+    await taskRow(alicePage, "Throwaway").waitFor();
+    const deleted = alicePage.waitForRequest((request) => request.method() === "DELETE", { timeout: 15_000 });
     await taskRow(alicePage, "Throwaway").getByRole("button", { name: "Delete" }).click();
     await expect.poll(() => taskTitles(alicePage)).toEqual(["Write the report", "Call the plumber", "Buy oat milk"]);
+    await (await deleted).response();
+    await alicePage.locator("#task-list li.deleted").waitFor({ state: "detached" });
 
     expect(await message(alicePage)).toBeNull();
     await alicePage.screenshot({ path: resultsPath("task-list.png"), fullPage: true });

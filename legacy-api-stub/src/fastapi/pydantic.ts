@@ -1,5 +1,5 @@
 import { RequestValidationError, type ValidationIssue } from "./exceptions.ts";
-import type { PyDict, PyValue } from "./python-json.ts";
+import { PyFloat, type PyDict, type PyValue } from "./python-json.ts";
 
 /**
  * The few pydantic v2 (lax mode) checks the task API uses, with pydantic's error types, messages
@@ -54,6 +54,46 @@ export function parseString(input: PyValue, loc: Loc, limits: { min?: number; ma
 export function parseOptionalString(input: PyValue, loc: Loc, limits: { min?: number; max?: number } = {}): Parsed<string | null> {
   return input === null ? ok(null) : parseString(input, loc, limits);
 }
+
+/**
+ * `bool` in lax mode, on a value `json.loads` produced: `true` / `false`; the strings `0`, `f`,
+ * `n`, `no`, `off`, `false` and `1`, `t`, `y`, `on`, `yes`, `true` (ASCII case ignored, no
+ * trimming); the integers 0 and 1 and the floats 0.0 and 1.0 (pydantic-core's `str_as_bool`,
+ * `int_as_bool`, `float_as_int`). Another string or whole number is `bool_parsing`; anything
+ * else (`null`, lists, objects, `1.5`, `NaN`, integers beyond 64 bits) is `bool_type`.
+ */
+export function parseBool(input: PyValue, loc: Loc): Parsed<boolean> {
+  if (typeof input === "boolean") return ok(input);
+  const parsing = () => fail({ type: "bool_parsing", loc, msg: "Input should be a valid boolean, unable to interpret input", input });
+  const notBool = () => fail({ type: "bool_type", loc, msg: "Input should be a valid boolean", input });
+  if (typeof input === "string") {
+    if (input === "0" || (isAscii(input) && BOOL_FALSE_WORDS.has(input.toLowerCase()))) return ok(false);
+    if (input === "1" || (isAscii(input) && BOOL_TRUE_WORDS.has(input.toLowerCase()))) return ok(true);
+    return parsing();
+  }
+  if (typeof input === "number") return input === 0 || input === 1 ? ok(input === 1) : parsing();
+  if (typeof input === "bigint") return input >= I64_MIN && input <= I64_MAX ? parsing() : notBool();
+  if (input instanceof PyFloat) {
+    const x = input.value;
+    // float_as_int: finite, whole and strictly inside the i64 range, else the bool check gives up.
+    if (!Number.isFinite(x) || x % 1 !== 0 || !(x > -(2 ** 63) && x < 2 ** 63)) return notBool();
+    return x === 0 || x === 1 ? ok(x === 1) : parsing();
+  }
+  return notBool();
+}
+
+/** `Optional[bool]`: `null` passes as `None`, anything else is checked as {@link parseBool}. */
+export function parseOptionalBool(input: PyValue, loc: Loc): Parsed<boolean | null> {
+  return input === null ? ok(null) : parseBool(input, loc);
+}
+
+const BOOL_FALSE_WORDS = new Set(["f", "n", "no", "off", "false"]);
+const BOOL_TRUE_WORDS = new Set(["t", "y", "on", "yes", "true"]);
+const I64_MIN = -(2n ** 63n);
+const I64_MAX = 2n ** 63n - 1n;
+// Rust's eq_ignore_ascii_case folds ASCII letters only: "ſ" (U+017F) lower-cases to "s" in JS,
+// "K" (U+212A, Kelvin) to "k"; neither is a word pydantic knows.
+const isAscii = (text: string) => [...text].every((char) => char.charCodeAt(0) < 0x80);
 
 /** `Literal[...]` on a string parameter (`literal_error`). */
 export function parseLiteral<const T extends string>(input: string, loc: Loc, allowed: readonly T[]): Parsed<T> {

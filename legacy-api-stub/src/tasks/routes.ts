@@ -3,8 +3,8 @@ import { isEncodable } from "../fastapi/python-json.ts";
 import { valid } from "../fastapi/pydantic.ts";
 import { json, noContent } from "../fastapi/respond.ts";
 import type { Route } from "../fastapi/router.ts";
-import { parseStatusFilter, parseTaskId, parseTaskInput } from "./schema.ts";
-import type { Task, TaskInput, TaskStore } from "./store.ts";
+import { parseSortOrder, parseStatusFilter, parseTaskChanges, parseTaskId, parseTaskInput } from "./schema.ts";
+import type { Task, TaskStore } from "./store.ts";
 
 /**
  * The six Spec 001 path operations, in the order the public implementations declare them. The
@@ -17,8 +17,8 @@ export function taskRoutes(store: TaskStore): readonly Route[] {
     {
       name: "tasks.list", method: "GET", path: "/api/{user_id}/tasks",
       handle: async ({ params, query }) => {
-        const [status] = valid(parseStatusFilter(query.get("status")));
-        return json(200, await store.list(params.user_id!, status));
+        const [status, sort] = valid(parseStatusFilter(query.get("status")), parseSortOrder(query.get("sort")));
+        return json(200, await store.list(params.user_id!, { status, sort }));
       },
     },
     {
@@ -38,8 +38,8 @@ export function taskRoutes(store: TaskStore): readonly Route[] {
     {
       name: "tasks.update", method: "PUT", path: "/api/{user_id}/tasks/{task_id}", body: true,
       handle: async ({ params, body }) => {
-        const [taskId, input] = valid(parseTaskId(params.task_id!), parseTaskInput(body));
-        return json(200, found(await store.replace(params.user_id!, taskId, storable(input))));
+        const [taskId, changes] = valid(parseTaskId(params.task_id!), parseTaskChanges(body));
+        return json(200, found(await store.update(params.user_id!, taskId, storable(changes))));
       },
     },
     {
@@ -71,9 +71,9 @@ function found(task: Task | undefined): Task {
  * A lone UTF-16 surrogate (`"\ud800"`) passes pydantic but cannot be encoded as UTF-8, so the
  * FastAPI implementations fail writing it to their database: a 500, and nothing stored.
  */
-function storable(input: TaskInput): TaskInput {
-  if (!isEncodable(input.title) || (input.description !== null && !isEncodable(input.description))) {
-    throw new Error("task text contains a lone surrogate and cannot be stored");
+function storable<T extends { readonly title?: string; readonly description?: string | null }>(input: T): T {
+  for (const text of [input.title, input.description]) {
+    if (typeof text === "string" && !isEncodable(text)) throw new Error("task text contains a lone surrogate and cannot be stored");
   }
   return input;
 }

@@ -98,6 +98,17 @@ export async function message(page: Page): Promise<string | null> {
   return (await line.isVisible()) ? line.textContent() : null;
 }
 
+/** The sentence shown under a sign-in / sign-up field, or `null` while there is none. */
+export async function fieldError(page: Page, field: "name" | "email" | "password"): Promise<string | null> {
+  const slot = page.locator(`#auth-${field}-error`);
+  return (await slot.isVisible()) ? slot.textContent() : null;
+}
+
+/** Which of the sign-in / sign-up fields are marked invalid (`aria-invalid="true"`). */
+export async function markedFields(page: Page): Promise<string[]> {
+  return page.locator("#auth-form [aria-invalid=true]").evaluateAll((inputs) => inputs.map((input) => (input as HTMLInputElement).name));
+}
+
 /** The signed-in user's id, as the page's own session sees it. */
 export function userId(page: Page): Promise<string> {
   return page.evaluate(async () => {

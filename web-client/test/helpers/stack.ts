@@ -64,6 +64,8 @@ export interface StackOptions {
   readonly webClientDir?: string;
   /** `CORS_ORIGINS` for the gateway and the auth-service. */
   readonly corsOrigins?: readonly string[];
+  /** The auth-service's `NODE_ENV`; `production` turns its sign-in / sign-up rate limit on. Default `test`. */
+  readonly authNodeEnv?: "test" | "production";
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -87,7 +89,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     closers.push(async () => rmSync(dataDir, { recursive: true, force: true }));
     const auth = await buildAuthService(
       loadAuthServiceConfig({
-        NODE_ENV: "test", BETTER_AUTH_SECRET: randomBytes(32).toString("hex"), DATA_DIR: dataDir,
+        NODE_ENV: options.authNodeEnv ?? "test", BETTER_AUTH_SECRET: randomBytes(32).toString("hex"), DATA_DIR: dataDir,
         BETTER_AUTH_URL: AUTH_BASE_URL, GATEWAY_PUBLIC_URL: gatewayUrl, CORS_ORIGINS: corsOrigins, LOG_LEVEL: "silent",
       }),
     );
