@@ -37,6 +37,8 @@ const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: process.env.NODE_ENV 
 // Tasks outlive a restart as accounts do: the stub's SQLite file sits beside the auth-service's
 // (DATA_DIR, `.data` by default). The stub alone (`npm run legacy-api`) keeps them in memory.
 env.LEGACY_API_DATABASE ??= join(env.DATA_DIR || ".data", "tasks.db");
+// In a terminal, readable lines; piped somewhere (a file, a collector), the JSON lines.
+env.LOG_FORMAT ??= process.stdout.isTTY ? "pretty" : "json";
 
 const running: ChildService[] = [];
 let stopping = false;

@@ -1,13 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getMigrations } from "better-auth/db/migration";
-import type { AuthServiceConfig } from "@todo-gateway/config";
+import { requestIdFrom, type AuthServiceConfig } from "@todo-gateway/config";
 import { createAuth, CLIENT_IP_HEADER, type Auth } from "./auth.ts";
 import { openDatabase, type AuthDatabase } from "./database.ts";
 import type { KeyRing } from "./keyring.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { loggingRevocationHook, type RevocationHook } from "./revocation.ts";
-import { runWithRequestState } from "./request-context.ts";
+import { runWithRequestState, type RequestState } from "./request-context.ts";
 import { resolveSecret, type ResolvedSecret } from "./secret.ts";
 
 /** Largest request body accepted; sign-up / sign-in bodies are a few hundred bytes. */
@@ -53,10 +53,10 @@ export function jwksMaxAge(config: AuthServiceConfig): number {
 
 /** Builds the service (Better Auth on node:http). Never listens by itself. */
 export async function buildApp(config: AuthServiceConfig, options: BuildAppOptions = {}): Promise<AuthServiceApp> {
-  const log = options.logger ?? createLogger(config.logLevel);
+  const log = options.logger ?? createLogger(config.logLevel, config.logFormat);
   const secret: ResolvedSecret = options.secret !== undefined ? { value: options.secret, source: "environment" } : resolveSecret(config);
   const database = openDatabase(config.database, {
-    onIdleError: (error) => log.warn("database connection lost; it will reconnect on the next request", { error: error.message }),
+    onIdleError: (error) => log.warn({ err: error }, "database connection lost; it will reconnect on the next request"),
   });
   const { auth, keyring } = createAuth({
     config,
@@ -68,7 +68,7 @@ export async function buildApp(config: AuthServiceConfig, options: BuildAppOptio
   });
   const maxAge = jwksMaxAge(config);
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, state: RequestState): Promise<void> => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
       return sendJson(res, 200, { status: "ok" });
@@ -90,11 +90,10 @@ export async function buildApp(config: AuthServiceConfig, options: BuildAppOptio
     const url = new URL(req.url ?? "/", config.baseUrl);
     const hasBody = req.method !== "GET" && req.method !== "HEAD" && body.length > 0;
     const request = new Request(url, { method: req.method, headers, body: hasBody ? new Uint8Array(body) : undefined });
-    const { state, result } = runWithRequestState(() => auth.handler(request));
-    const response = await result;
+    const response = await auth.handler(request);
     if (state.internalError && response.status === 401) {
       await response.body?.cancel();
-      log.warn("session lookup failed inside Better Auth; answering 503", { method: req.method, path });
+      log.warn({ method: req.method, path }, "session lookup failed inside Better Auth; answering 503");
       return sendJson(res, 503, { code: "SERVICE_UNAVAILABLE", message: "The service could not complete the request; try again" });
     }
 
@@ -102,7 +101,7 @@ export async function buildApp(config: AuthServiceConfig, options: BuildAppOptio
       // Better Auth answers an internal failure (a lost database, say) with an empty 500; give
       // the client JSON and no details, keep the details for the log (Better Auth logged them).
       await response.body?.cancel();
-      log.warn("request failed inside Better Auth", { method: req.method, path, status: response.status });
+      log.warn({ method: req.method, path, status: response.status }, "request failed inside Better Auth");
       return sendJson(res, response.status === 503 ? 503 : 500, { code: "INTERNAL_SERVER_ERROR", message: "The service could not complete the request; try again" });
     }
     if (path === JWKS_PATH && response.status === 200) response.headers.set("cache-control", `public, max-age=${maxAge}`);
@@ -110,8 +109,15 @@ export async function buildApp(config: AuthServiceConfig, options: BuildAppOptio
   };
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      log.error("request failed", { method: req.method, path: (req.url ?? "").split("?")[0], error: error instanceof Error ? error.message : String(error) });
+    // The gateway's request id, so this service's lines for a request sit beside the gateway's.
+    const reqId = requestIdFrom(req.headers);
+    const started = performance.now();
+    const path = (req.url ?? "").split("?")[0];
+    res.once("close", () => {
+      log.info({ reqId, method: req.method, path, status: res.writableFinished ? res.statusCode : 499, ms: Math.round((performance.now() - started) * 100) / 100 }, "request");
+    });
+    runWithRequestState(reqId, (state) => handle(req, res, state)).catch((error: unknown) => {
+      log.error({ reqId, method: req.method, path, err: error }, "request failed");
       if (!res.headersSent) sendJson(res, 500, { code: "INTERNAL_SERVER_ERROR", message: "Internal Server Error" });
       else res.destroy();
     });
@@ -162,7 +168,7 @@ export async function buildApp(config: AuthServiceConfig, options: BuildAppOptio
         rotationTimer = setInterval(() => {
           void auth.$context
             .then((context) => keyring.sync({ context }))
-            .catch((error: unknown) => log.warn("key rotation check failed; retrying", { error: error instanceof Error ? error.message : String(error) }));
+            .catch((error: unknown) => log.warn({ err: error }, "key rotation check failed; retrying"));
         }, everyMs);
         rotationTimer.unref();
       }

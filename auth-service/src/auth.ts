@@ -2,7 +2,7 @@ import { betterAuth } from "better-auth";
 import { APIError, createAuthMiddleware } from "better-auth/api";
 import { bearer, jwt } from "better-auth/plugins";
 import type { JWKOptions, JwtOptions } from "better-auth/plugins/jwt";
-import type { AuthServiceConfig } from "@todo-gateway/config";
+import { withoutEmails, type AuthServiceConfig } from "@todo-gateway/config";
 import type { AuthDatabase } from "./database.ts";
 import { KeyRing } from "./keyring.ts";
 import { betterAuthLogLevel, type Logger } from "./log.ts";
@@ -43,7 +43,7 @@ export function createAuth(options: CreateAuthOptions) {
       graceS: config.jwt.rotationGraceS,
     },
     now: options.now,
-    onMint: (key, { activatesAt }) => log.info("signing key published", { kid: key.id, alg: key.alg, activatesAt: activatesAt.toISOString(), expiresAt: key.expiresAt ? new Date(key.expiresAt).toISOString() : null }),
+    onMint: (key, { activatesAt }) => log.info({ kid: key.id, alg: key.alg, activatesAt: activatesAt.toISOString(), expiresAt: key.expiresAt ? new Date(key.expiresAt).toISOString() : null }, "signing key published"),
   });
 
   const jwtOptions = {
@@ -63,7 +63,7 @@ export function createAuth(options: CreateAuthOptions) {
   const report = (event: Parameters<RevocationHook>[0]) => {
     Promise.resolve()
       .then(() => onRevocation(event))
-      .catch((error: unknown) => log.error("revocation hook failed", { event: event.type, error: String(error) }));
+      .catch((error: unknown) => log.error({ event: event.type, err: error }, "revocation hook failed"));
   };
 
   const auth = betterAuth({
@@ -92,8 +92,11 @@ export function createAuth(options: CreateAuthOptions) {
       level: betterAuthLogLevel(config.logLevel),
       log: (level, message, ...args) => {
         if (level === "error") markInternalError();
+        // Better Auth puts e-mail addresses into its messages ("Sign-up attempt for existing
+        // email: …"); redaction cannot reach inside a message, so they are masked here.
         const detail = args.map((arg) => (arg instanceof Error ? arg.message : typeof arg === "string" ? arg : "")).filter(Boolean).join("; ");
-        log[level === "error" ? "error" : level === "warn" ? "warn" : level === "debug" ? "debug" : "info"](`better-auth: ${message}`, detail ? { detail } : undefined);
+        const fields = detail ? { detail: withoutEmails(detail) } : {};
+        log[level === "error" ? "error" : level === "warn" ? "warn" : level === "debug" ? "debug" : "info"](fields, `better-auth: ${withoutEmails(message)}`);
       },
     },
     telemetry: { enabled: false },

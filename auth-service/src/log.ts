@@ -1,21 +1,22 @@
-import type { LogLevel } from "@todo-gateway/config";
+import { createServiceLogger, type LogFormat, type LogLevel } from "@todo-gateway/config";
+import type { Logger } from "pino";
+import { currentRequestId } from "./request-context.ts";
 
-const RANK: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: 100 };
+export type { Logger };
 
-/** A small leveled logger: one JSON line per entry on stderr (stdout is kept for the start-up lines). */
-export interface Logger {
-  error(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  debug(msg: string, fields?: Record<string, unknown>): void;
-}
-
-export function createLogger(level: LogLevel, write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
-  const at = (name: "error" | "warn" | "info" | "debug") => (msg: string, fields?: Record<string, unknown>) => {
-    if (RANK[name] < RANK[level]) return;
-    write(`${JSON.stringify({ level: name, time: new Date().toISOString(), service: "auth-service", msg, ...fields })}\n`);
-  };
-  return { error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug") };
+/**
+ * The auth-service's logger, in the shape every service logs in (config/src/logging.ts), on
+ * stderr (stdout is kept for the start-up lines). Every line written while a request is being
+ * handled carries its `reqId`, Better Auth's own lines included.
+ */
+export function createLogger(level: LogLevel, format: LogFormat = "json", stream?: NodeJS.WritableStream): Logger {
+  return createServiceLogger("auth-service", {
+    level, format, fd: 2, stream,
+    mixin: () => {
+      const reqId = currentRequestId();
+      return reqId === undefined ? {} : { reqId };
+    },
+  });
 }
 
 /** Better Auth's logger levels for ours. */

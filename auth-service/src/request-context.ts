@@ -7,14 +7,22 @@ import { AsyncLocalStorage } from "node:async_hooks";
  * and the HTTP layer turns that 401 into a 503 instead of telling a signed-in user they are not.
  */
 export interface RequestState {
+  /** The request's id (the gateway's X-Request-Id): every log line written meanwhile carries it. */
+  readonly requestId: string;
   internalError: boolean;
 }
 
 const storage = new AsyncLocalStorage<RequestState>();
 
-export function runWithRequestState<T>(fn: () => T): { state: RequestState; result: T } {
-  const state: RequestState = { internalError: false };
-  return { state, result: storage.run(state, fn) };
+/** Runs one request's handling with its state, which every callback within can reach. */
+export function runWithRequestState<T>(requestId: string, fn: (state: RequestState) => T): T {
+  const state: RequestState = { requestId, internalError: false };
+  return storage.run(state, () => fn(state));
+}
+
+/** The id of the request being handled, if any. */
+export function currentRequestId(): string | undefined {
+  return storage.getStore()?.requestId;
 }
 
 export function markInternalError(): void {

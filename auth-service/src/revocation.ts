@@ -26,6 +26,6 @@ export type RevocationHook = (event: RevocationEvent) => void | Promise<void>;
 
 export function loggingRevocationHook(log: Logger): RevocationHook {
   return (event) => {
-    log.info("revocation", { event: event.type, userId: event.userId, ...("sessionId" in event ? { sessionId: event.sessionId } : {}), at: event.at.toISOString() });
+    log.info({ event: event.type, userId: event.userId, ...("sessionId" in event ? { sessionId: event.sessionId } : {}), at: event.at.toISOString() }, "revocation");
   };
 }

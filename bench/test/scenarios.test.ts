@@ -10,7 +10,7 @@ let base: string;
 let ctx: BenchContext;
 
 beforeAll(async () => {
-  stub = await buildApp({ host: "127.0.0.1", port: 0, logLevel: "silent", store: { kind: "memory" }, shutdownTimeoutS: 5 }, { logger: false });
+  stub = await buildApp({ host: "127.0.0.1", port: 0, logLevel: "silent", logFormat: "json", store: { kind: "memory" }, shutdownTimeoutS: 5 }, { logger: false });
   await stub.listen({ host: "127.0.0.1", port: 0 });
   base = `http://127.0.0.1:${(stub.server.address() as AddressInfo).port}`;
   ctx = await prepareContext(base, await TokenIssuer.create(), 10);

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { ConfigError } from "./errors.ts";
 import { EnvReader, deepFreeze, readShutdownTimeout, type Env } from "./env.ts";
 import { readLogLevel, type LogLevel } from "./log-level.ts";
+import { readLogFormat, type LogFormat } from "./logging.ts";
 import { loopbackTwin, originOf } from "./origins.ts";
 import { MIN_HMAC_SECRET_BYTES } from "./secrets.ts";
 
@@ -69,6 +70,8 @@ export interface AuthServiceConfig {
   };
   /** `LOG_LEVEL`. */
   readonly logLevel: LogLevel;
+  /** `LOG_FORMAT`: `json` (one JSON line per entry, the default) or `pretty` (for a terminal). */
+  readonly logFormat: LogFormat;
   /** `SHUTDOWN_TIMEOUT_S` (25): on SIGTERM, in-flight requests get this long. */
   readonly shutdownTimeoutS: number;
 }
@@ -146,6 +149,7 @@ export function loadAuthServiceConfig(source: Env, options: LoadAuthServiceOptio
       rotationLeadS,
     },
     logLevel: readLogLevel(env),
+    logFormat: readLogFormat(env),
     shutdownTimeoutS: readShutdownTimeout(env),
   };
   if (env.problems.length > 0) throw new ConfigError(env.problems);

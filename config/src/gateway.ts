@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { ConfigError } from "./errors.ts";
 import { EnvReader, deepFreeze, readShutdownTimeout, type Env } from "./env.ts";
 import { readLogLevel, type LogLevel } from "./log-level.ts";
+import { readLogFormat, type LogFormat } from "./logging.ts";
 import { originOf } from "./origins.ts";
 import { MIN_HMAC_SECRET_BYTES } from "./secrets.ts";
 import { DEFAULT_ROUTE_TABLE_FILE, loadRouteTable, type RouteTable, type RouteTableContext } from "./route-table.ts";
@@ -70,6 +71,8 @@ export interface GatewayConfig {
   readonly routeTable: RouteTable;
   /** `LOG_LEVEL`. */
   readonly logLevel: LogLevel;
+  /** `LOG_FORMAT`: `json` (one JSON line per entry, the default) or `pretty` (for a terminal). */
+  readonly logFormat: LogFormat;
 }
 
 export const GATEWAY_DEFAULTS = Object.freeze({
@@ -128,6 +131,7 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
     routeTableFile: readRouteTableFile(env),
     routeTable: { source: "", upstreams: {}, routes: [] },
     logLevel: readLogLevel(env),
+    logFormat: readLogFormat(env),
   };
   if (env.problems.length > 0) throw new ConfigError(env.problems);
   // The table is read only once the settings it depends on are known to be good.

@@ -3,6 +3,10 @@ export { EnvReader, deepFreeze, quote, readShutdownTimeout, DEFAULT_SHUTDOWN_TIM
 export { loadOrExit } from "./exit.ts";
 export { LOG_LEVELS, readLogLevel, type LogLevel } from "./log-level.ts";
 export {
+  LOG_FORMATS, REDACTED_LOG_PATHS, createServiceLogger, describeError, readLogFormat, requestIdFrom, serviceLoggerOptions, withoutEmails,
+  type LogFormat, type ServiceLoggerOptions,
+} from "./logging.ts";
+export {
   loadLegacyApiConfig, LEGACY_API_DEFAULT_PORT, LEGACY_API_MEMORY_STORE,
   type LegacyApiConfig, type LegacyApiStoreConfig, type LoadLegacyApiOptions,
 } from "./legacy-api.ts";

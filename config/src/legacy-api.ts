@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from "node:path";
 import { ConfigError } from "./errors.ts";
 import { EnvReader, deepFreeze, quote, readShutdownTimeout, type Env } from "./env.ts";
 import { readLogLevel, type LogLevel } from "./log-level.ts";
+import { readLogFormat, type LogFormat } from "./logging.ts";
 
 /**
  * Where the stub keeps its tasks: in memory (gone when the process stops), or in a SQLite file
@@ -24,6 +25,8 @@ export interface LegacyApiConfig {
   readonly store: LegacyApiStoreConfig;
   /** pino level (`LOG_LEVEL`). */
   readonly logLevel: LogLevel;
+  /** `LOG_FORMAT`: `json` (one JSON line per entry, the default) or `pretty` (for a terminal). */
+  readonly logFormat: LogFormat;
   /** `SHUTDOWN_TIMEOUT_S` (25): on SIGTERM, in-flight requests get this long. */
   readonly shutdownTimeoutS: number;
 }
@@ -45,6 +48,7 @@ export function loadLegacyApiConfig(source: Env, options: LoadLegacyApiOptions =
     port: env.port("LEGACY_API_PORT", LEGACY_API_DEFAULT_PORT),
     store: readStore(env, options.cwd ?? process.cwd()),
     logLevel: readLogLevel(env),
+    logFormat: readLogFormat(env),
     shutdownTimeoutS: readShutdownTimeout(env),
   };
   if (env.problems.length > 0) throw new ConfigError(env.problems);

@@ -17,7 +17,7 @@ function problems(env: Record<string, string>): readonly string[] {
 describe("loadLegacyApiConfig", () => {
   it("has the documented defaults, tasks in memory, and is frozen", () => {
     const config = loadLegacyApiConfig({}, { cwd: CWD });
-    expect(config).toEqual({ host: "127.0.0.1", port: 8000, store: { kind: "memory" }, logLevel: "info", shutdownTimeoutS: 25 });
+    expect(config).toEqual({ host: "127.0.0.1", port: 8000, store: { kind: "memory" }, logLevel: "info", logFormat: "json", shutdownTimeoutS: 25 });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.store)).toBe(true);
   });

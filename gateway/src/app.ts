@@ -1,5 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import type { GatewayConfig, RouteTable } from "@todo-gateway/config";
+import { requestIdFrom, type GatewayConfig, type RouteTable } from "@todo-gateway/config";
 import { RouteTables } from "./active-route-table.ts";
 import { KeyResolver } from "./auth/keys.ts";
 import { TokenVerifier } from "./auth/verifier.ts";
@@ -11,7 +11,6 @@ import { ReadinessProbe } from "./ops/readiness.ts";
 import { Recorder } from "./ops/recorder.ts";
 import { CorsPolicy } from "./pipeline/cors.ts";
 import { RequestPipeline } from "./pipeline/index.ts";
-import { requestIdFor } from "./request-id.ts";
 import { toGatewayError } from "./respond.ts";
 import { createTargets } from "./targets/index.ts";
 import { createOpsTarget } from "./targets/ops.ts";
@@ -46,7 +45,7 @@ declare module "fastify" {
  */
 export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): Promise<FastifyInstance> {
   const now = deps.now ?? Date.now;
-  const { log, access } = createLogger(deps.logger === false ? "silent" : config.logLevel, deps.logStream);
+  const { log, access } = createLogger(deps.logger === false ? "silent" : config.logLevel, config.logFormat, deps.logStream);
   const warnings = new DependencyWarnings(log);
   const metrics = new Metrics();
   const recorder = new Recorder(metrics, access, log);
@@ -82,7 +81,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
     loggerInstance: log as FastifyBaseLogger,
     childLoggerFactory: (logger) => logger,
     logController: new LogController({ disableRequestLogging: true }),
-    genReqId: requestIdFor,
+    genReqId: (req) => requestIdFrom(req.headers),
     exposeHeadRoutes: false,
     trustProxy: false,
     // Draining, Host and body limits are the pipeline's: answered as problem+json like any refusal.

@@ -1,26 +1,8 @@
 import { hostname } from "node:os";
 import { pino, type Logger } from "pino";
-import type { LogLevel } from "@todo-gateway/config";
+import { createServiceLogger, serviceLoggerOptions, type LogFormat, type LogLevel } from "@todo-gateway/config";
 
-/**
- * pino options, set once: credentials are redacted wherever they might appear, so a header
- * dump added later cannot leak a token, cookie or key.
- */
-export function loggerOptions(level: LogLevel) {
-  return {
-    level,
-    redact: {
-      paths: [
-        "req.headers.authorization", "req.headers.cookie", "req.headers[\"proxy-authorization\"]",
-        "res.headers[\"set-cookie\"]", "headers.authorization", "headers.cookie", "headers[\"set-cookie\"]",
-        "*.authorization", "*.cookie", "*[\"set-cookie\"]", "token", "*.token", "secret", "*.secret",
-      ],
-      censor: "[redacted]",
-    },
-  };
-}
-
-/** The one line written per request (CONTRACT: request id, method, route, status, duration, sub, reason). */
+/** The one line written per request: request id, method, route, status, duration, sub, reason. */
 export interface AccessEntry {
   readonly reqId: string;
   readonly method: string;
@@ -39,16 +21,21 @@ export interface GatewayLogger {
 }
 
 /**
- * The gateway's loggers. Fastify's request logger is off (it builds a pino child per request).
- * The per-request line is written directly in pino's JSON shape: its fields are the gateway's
- * own names and codes, a validated request id and method, and `sub` (JSON-escaped), so it
- * needs none of pino's generic work (redaction, serializers), which costs more than the rest
- * of a cached-token request. On stdout, lines are buffered and written in batches, flushed
- * every second and on exit, so a clean stop loses nothing.
+ * The gateway's loggers, in the shape every service logs in (config/src/logging.ts). Fastify's
+ * request logger is off (it builds a pino child per request). The per-request line is written
+ * directly in pino's JSON shape: its fields are the gateway's own names and codes, a validated
+ * request id and method, and `sub` (JSON-escaped), so it needs none of pino's generic work
+ * (redaction, serializers), which costs more than the rest of a cached-token request. On
+ * stdout, lines are buffered and written in batches, flushed every second and on exit, so a
+ * clean stop loses nothing. In `pretty` format every line goes through pino-pretty instead.
  */
-export function createLogger(level: LogLevel, stream?: NodeJS.WritableStream): GatewayLogger {
-  const options = loggerOptions(level);
+export function createLogger(level: LogLevel, format: LogFormat = "json", stream?: NodeJS.WritableStream): GatewayLogger {
+  const options = serviceLoggerOptions("gateway", { level });
   if (level === "silent") return { log: pino(options), access: () => undefined };
+  if (format === "pretty" && stream === undefined) {
+    const log = createServiceLogger("gateway", { level, format });
+    return { log, access: log.isLevelEnabled("info") ? (entry) => log.info(accessFields(entry), "request") : () => undefined };
+  }
   let destination: NodeJS.WritableStream;
   if (stream) {
     destination = stream;
@@ -66,7 +53,7 @@ export function createLogger(level: LogLevel, stream?: NodeJS.WritableStream): G
   }
   const log = pino(options, destination as pino.DestinationStream);
   if (!log.isLevelEnabled("info")) return { log, access: () => undefined };
-  const origin = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())}`;
+  const origin = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"service":"gateway"`;
   const access = (entry: AccessEntry) => {
     destination.write(
       `{"level":30,"time":${Date.now()}${origin},"reqId":"${entry.reqId}","method":"${entry.method}","route":"${entry.route}",` +
@@ -75,6 +62,10 @@ export function createLogger(level: LogLevel, stream?: NodeJS.WritableStream): G
     );
   };
   return { log, access };
+}
+
+function accessFields(entry: AccessEntry): Record<string, unknown> {
+  return { ...entry, granted: entry.reason === undefined };
 }
 
 /**

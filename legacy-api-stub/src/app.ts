@@ -1,6 +1,6 @@
 import http from "node:http";
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import type { LegacyApiConfig } from "@todo-gateway/config";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { createServiceLogger, requestIdFrom, type LegacyApiConfig } from "@todo-gateway/config";
 import { HTTPException, RequestValidationError } from "./fastapi/exceptions.ts";
 import { readRequestBody } from "./fastapi/request-body.ts";
 import { redirect, sendAnswer, sendError } from "./fastapi/respond.ts";
@@ -16,8 +16,10 @@ export interface BuildAppOptions {
    * the app; a store passed in stays the caller's to close.
    */
   readonly store?: TaskStore;
-  /** pino request logging (to stderr) at `config.logLevel`; on by default, tests turn it off. */
+  /** Logging (to stderr) at `config.logLevel`; on by default, tests turn it off. */
   readonly logger?: boolean;
+  /** Where log lines go instead of stderr (tests). */
+  readonly logStream?: NodeJS.WritableStream;
 }
 
 /** Request bodies are small JSON documents; FastAPI itself has no limit (see README). */
@@ -42,14 +44,20 @@ const DISPATCH_URL = "/";
  * declares it, and decides by its own rules whether it is JSON.
  */
 export async function buildApp(config: LegacyApiConfig, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  // The services' one log shape (config/src/logging.ts), on stderr: stdout carries only the
+  // "listening" line. One line per request, under the id the gateway sent (X-Request-Id).
+  const log = createServiceLogger("legacy-api", {
+    level: options.logger === false ? "silent" : config.logLevel, format: config.logFormat, fd: 2, stream: options.logStream,
+  });
   const app = Fastify({
-    logger: options.logger === false ? false : {
-      level: config.logLevel,
-      // stdout carries only server.ts's "listening" line.
-      stream: process.stderr,
-      serializers: { req: serializeRequest },
-    },
+    loggerInstance: log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "reqId" }),
+    genReqId: (req) => requestIdFrom(req.headers),
     rewriteUrl: () => DISPATCH_URL,
+  });
+  app.addHook("onResponse", (request, reply, done) => {
+    request.log.info({ method: request.method, path: splitTarget(request.originalUrl).rawPath, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, "request");
+    done();
   });
 
   const store = options.store ?? openTaskStore(config.store);
@@ -104,13 +112,4 @@ function redirectUrl(request: FastifyRequest, path: string, rawQuery: string): s
   const { localAddress, localPort } = request.raw.socket;
   const host = request.headers.host ?? (localPort === 80 ? `${localAddress}` : `${localAddress}:${localPort}`);
   return quoteLocation(`http://${host}${path}${rawQuery ? `?${rawQuery}` : ""}`);
-}
-
-function serializeRequest(request: FastifyRequest) {
-  return {
-    method: request.method,
-    url: request.originalUrl,
-    remoteAddress: request.ip,
-    remotePort: request.socket?.remotePort,
-  };
 }
