@@ -15,6 +15,7 @@
  */
 import { deepFreeze } from "./env.ts";
 import { PATH_PATTERN_SOURCE } from "./path-pattern.ts";
+import { MIN_HMAC_SECRET_BYTES } from "./secrets.ts";
 import { AUTH_MODES, HMAC_ALGORITHMS, HTTP_METHODS, type AuthMode, type ClaimValue, type HmacAlgorithm, type HttpMethod } from "./routes.ts";
 
 /** A route file as written: JSON, or YAML parsed to the same values. */
@@ -301,7 +302,7 @@ export const MINT_FORMAT = {
     },
     secretEnv: {
       required: true,
-      meaning: "the name of the environment variable that holds the upstream's shared secret (at least 32 bytes); the secret itself never appears in the file. It may not be the secret the gateway itself accepts HS* tokens with (`BETTER_AUTH_SECRET` with an HS* algorithm in `JWT_ALGORITHMS`): the gateway would then accept the tokens it mints",
+      meaning: `the name of the environment variable that holds the upstream's shared secret (at least ${MIN_HMAC_SECRET_BYTES} bytes); the secret itself never appears in the file. It may not be the secret the gateway itself accepts HS* tokens with (\`BETTER_AUTH_SECRET\` with an HS* algorithm in \`JWT_ALGORITHMS\`): the gateway would then accept the tokens it mints`,
       schema: { type: "string", minLength: 1 },
     },
     claims: {
