@@ -8,6 +8,9 @@ import { readLogFormat, type LogFormat } from "./logging.ts";
 import { originOf } from "./origins.ts";
 import { MIN_HMAC_SECRET_BYTES } from "./secrets.ts";
 import { DEFAULT_ROUTE_TABLE_FILE, loadRouteTable, type RouteTable, type RouteTableContext } from "./route-table.ts";
+import { UPSTREAM_FORMAT, rangeOf } from "./route-file-format.ts";
+
+const UPSTREAM = UPSTREAM_FORMAT.fields;
 
 export const JWT_ALGORITHMS = [
   "EdDSA", "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
@@ -151,7 +154,8 @@ export function gatewayRouteTableContext(source: Env): RouteTableContext {
 }
 
 function readRouteTableContext(env: EnvReader, source: Env) {
-  const defaultTimeoutMs = env.integer("UPSTREAM_TIMEOUT_MS", GATEWAY_DEFAULTS.upstreamTimeoutMs, { min: 1, max: 3_600_000 });
+  // Each environment default has the range of the route-file field it stands in for.
+  const defaultTimeoutMs = env.integer("UPSTREAM_TIMEOUT_MS", GATEWAY_DEFAULTS.upstreamTimeoutMs, rangeOf(UPSTREAM.timeoutMs.schema));
   const legacyUrl = env.httpUrl("LEGACY_API_URL", GATEWAY_DEFAULTS.legacyApiUrl);
   const authUrl = env.httpUrl("AUTH_SERVICE_URL", GATEWAY_DEFAULTS.authServiceUrl);
   const algorithms = readAlgorithms(env);
@@ -159,8 +163,8 @@ function readRouteTableContext(env: EnvReader, source: Env) {
   const context: RouteTableContext = {
     env: { ...source, LEGACY_API_URL: legacyUrl, AUTH_SERVICE_URL: authUrl },
     defaultTimeoutMs,
-    defaultMaxConnections: env.integer("UPSTREAM_MAX_CONNECTIONS", GATEWAY_DEFAULTS.upstreamMaxConnections, { min: 1, max: 65_536 }),
-    defaultMaxQueue: env.integer("UPSTREAM_MAX_QUEUE", GATEWAY_DEFAULTS.upstreamMaxQueue, { max: 1_000_000 }),
+    defaultMaxConnections: env.integer("UPSTREAM_MAX_CONNECTIONS", GATEWAY_DEFAULTS.upstreamMaxConnections, rangeOf(UPSTREAM.maxConnections.schema)),
+    defaultMaxQueue: env.integer("UPSTREAM_MAX_QUEUE", GATEWAY_DEFAULTS.upstreamMaxQueue, rangeOf(UPSTREAM.maxQueue.schema)),
     stripAuthorization: env.boolean("STRIP_AUTHORIZATION", false),
     acceptedHmacSecret: hmacSecret,
   };

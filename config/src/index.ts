@@ -15,9 +15,10 @@ export {
   type GatewayConfig, type JwtAlgorithm,
 } from "./gateway.ts";
 export {
-  HTTP_METHODS, OPS_ROUTES,
-  type ClaimValue, type HmacAlgorithm, type HttpMethod, type RouteSpec, type RouteTarget, type UpstreamCredentials,
+  AUTH_MODES, HMAC_ALGORITHMS, HTTP_METHODS, OPS_ROUTES,
+  type AuthMode, type ClaimValue, type HmacAlgorithm, type HttpMethod, type RouteSpec, type RouteTarget, type UpstreamCredentials,
 } from "./routes.ts";
+export type { RouteFile, RouteFileMint, RouteFileRoute, RouteFileUpstream } from "./route-file-format.ts";
 export {
   DEFAULT_ROUTE_TABLE_FILE, loadRouteTable, parseRouteTable,
   type RouteTable, type RouteTableContext, type UpstreamConfig,

@@ -12,9 +12,23 @@ export type PatternSegment =
   | { readonly kind: "param"; readonly name: string }
   | { readonly kind: "rest" };
 
-const PARAM = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
+const PARAM_NAME = "[A-Za-z_][A-Za-z0-9_]*";
 /** RFC 3986 unreserved and sub-delims (minus ";", "*") plus ":" and "@": what a literal may hold. */
-const LITERAL = /^[A-Za-z0-9\-._~!$&'()+,=:@]+$/;
+const LITERAL_CHAR = "[A-Za-z0-9\\-._~!$&'()+,=:@]";
+const PARAM = new RegExp(`^\\{(${PARAM_NAME})\\}$`);
+const LITERAL = new RegExp(`^${LITERAL_CHAR}+$`);
+
+/**
+ * The same grammar as one regular expression (ECMA-262, `u` flag), for the route file's JSON
+ * Schema so an editor flags a bad path as it is typed. {@link compilePattern} stays the
+ * reference: it also says why a path is refused. A test keeps the two in agreement.
+ */
+export const PATH_PATTERN_SOURCE = (() => {
+  // A segment is a parameter or a literal other than "." and "..".
+  const segment = `(?:\\{${PARAM_NAME}\\}|(?!\\.\\.?(?:/|$))${LITERAL_CHAR}+)`;
+  // No parameter named twice; segments; then an optional final "*" (or the trailing "/" of `/app/`).
+  return `^(?!.*\\{(${PARAM_NAME})\\}.*\\{\\1\\})/(?:${segment}/)*(?:${segment}|\\*)?$`;
+})();
 
 /** Compiles a pattern, or returns why it is not one (phrased for a route-file problem line). */
 export function compilePattern(path: string): { segments: PatternSegment[]; params: string[] } | { problem: string } {

@@ -9,8 +9,12 @@ import { originOf } from "./origins.ts";
 import { MIN_HMAC_SECRET_BYTES } from "./secrets.ts";
 import { compilePattern, patternsOverlap, sameShape } from "./path-pattern.ts";
 import {
-  HTTP_METHODS, OPS_ROUTES, type ClaimValue, type HmacAlgorithm, type HttpMethod, type RouteSpec,
-  type RouteTarget, type UpstreamCredentials,
+  ENV_REFERENCE, HEADER_NAME, JWT_ONLY_FIELDS, MINT_FORMAT, MINT_REQUIRED_CLAIM, MINT_RESERVED_CLAIMS, NAME, OWNER,
+  REDIRECT_PATH, ROUTE_FORMAT, ROUTE_TARGET_FIELDS, UPSTREAM_FORMAT, fieldNames,
+} from "./route-file-format.ts";
+import {
+  AUTH_MODES, HMAC_ALGORITHMS, HTTP_METHODS, OPS_ROUTES, type AuthMode, type ClaimValue, type HmacAlgorithm, type HttpMethod,
+  type RouteSpec, type RouteTarget, type UpstreamCredentials,
 } from "./routes.ts";
 
 /** A named upstream the route table can send requests to. */
@@ -81,13 +85,15 @@ export function parseRouteTable(text: string, file: string, context: RouteTableC
   return deepFreeze(table);
 }
 
-const ROUTE_FIELDS = new Set(["name", "methods", "path", "upstream", "serve", "redirect", "auth", "owner", "claims", "headers", "credentials"]);
-const UPSTREAM_FIELDS = new Set(["url", "timeoutMs", "maxConnections", "maxQueue"]);
-const MINT_FIELDS = new Set(["algorithm", "secretEnv", "claims", "issuer", "audience", "ttlSeconds"]);
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-// RFC 9110 token characters, without "_": CGI-style servers read X_User_Email as X-User-Email,
-// so a claim header with "_" could be forged by a client under its dashed name and vice versa.
-const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^`|~-]+$/;
+// The fields, defaults, ranges, enumerations and patterns of the format are defined once, in
+// route-file-format.ts. This reader applies them, adds the checks of meaning a JSON Schema cannot
+// make (declared upstreams, secrets, owner parameters, ambiguity, shadowing) and words each problem.
+const TOP_LEVEL_FIELDS = new Set(fieldNames("top-level"));
+const ROUTE_FIELDS = new Set(fieldNames("route"));
+const UPSTREAM_FIELDS = new Set(fieldNames("upstream"));
+const MINT_FIELDS = new Set(fieldNames("mint"));
+const { timeoutMs: TIMEOUT_MS, maxConnections: MAX_CONNECTIONS, maxQueue: MAX_QUEUE } = UPSTREAM_FORMAT.fields;
+const MINT = MINT_FORMAT.fields;
 
 /** Walks the parsed file, collecting one problem line per bad field. */
 class TableReader {
@@ -106,7 +112,7 @@ class TableReader {
       return { source: this.file, upstreams: {}, routes: [] };
     }
     for (const key of Object.keys(raw)) {
-      if (key !== "upstreams" && key !== "routes") this.problem(key, "unknown field (expected upstreams, routes)");
+      if (!TOP_LEVEL_FIELDS.has(key)) this.problem(key, `unknown field (expected ${[...TOP_LEVEL_FIELDS].join(", ")})`);
     }
     const upstreams = this.readUpstreams(raw.upstreams);
     if (!Array.isArray(raw.routes) || raw.routes.length === 0) {
@@ -133,25 +139,25 @@ class TableReader {
     if (!isObject(raw)) return this.problem("upstreams", "must be a map of name -> {url, timeoutMs}") ?? upstreams;
     for (const [name, value] of Object.entries(raw)) {
       const where = `upstreams.${name}`;
-      if (!NAME.test(name)) this.problem(where, "name must be letters, digits, '.', '_' or '-'");
+      if (!NAME.regexp.test(name)) this.problem(where, "name must be letters, digits, '.', '_' or '-'");
       if (!isObject(value)) {
         this.problem(where, "must be an object with url");
         continue;
       }
       this.unknownFields(value, UPSTREAM_FIELDS, where);
       const url = this.readUrl(value.url, `${where}.url`);
-      const timeoutMs = this.wholeNumber(value.timeoutMs, this.context.defaultTimeoutMs, 1, 3_600_000, `${where}.timeoutMs`, "milliseconds");
-      const maxConnections = this.wholeNumber(value.maxConnections, this.context.defaultMaxConnections, 1, 65_536, `${where}.maxConnections`, "connections");
-      const maxQueue = this.wholeNumber(value.maxQueue, this.context.defaultMaxQueue, 0, 1_000_000, `${where}.maxQueue`, "requests");
+      const timeoutMs = this.wholeNumber(value.timeoutMs, this.context.defaultTimeoutMs, TIMEOUT_MS.schema, `${where}.timeoutMs`, "milliseconds");
+      const maxConnections = this.wholeNumber(value.maxConnections, this.context.defaultMaxConnections, MAX_CONNECTIONS.schema, `${where}.maxConnections`, "connections");
+      const maxQueue = this.wholeNumber(value.maxQueue, this.context.defaultMaxQueue, MAX_QUEUE.schema, `${where}.maxQueue`, "requests");
       if (url !== undefined) upstreams[name] = { url, timeoutMs, maxConnections, maxQueue, authService: sameOrigin(url, this.context.env.AUTH_SERVICE_URL) };
     }
     return upstreams;
   }
 
-  private wholeNumber(raw: unknown, fallback: number, min: number, max: number, where: string, unit: string): number {
+  private wholeNumber(raw: unknown, fallback: number, range: { minimum: number; maximum: number }, where: string, unit: string): number {
     const value = raw === undefined ? fallback : raw;
-    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
-      this.problem(where, `must be a whole number of ${unit} (${min}-${max})`);
+    if (!inRange(value, range)) {
+      this.problem(where, `must be a whole number of ${unit} (${range.minimum}-${range.maximum})`);
       return fallback;
     }
     return value as number;
@@ -175,7 +181,7 @@ class TableReader {
   /** `${NAME}` in a string takes the environment's value. */
   private interpolate(raw: unknown, where: string): string | undefined {
     if (typeof raw !== "string") return undefined;
-    return raw.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
+    return raw.replace(ENV_REFERENCE, (_match, name: string) => {
       const value = this.context.env[name];
       if (value === undefined || value === "") {
         this.problem(where, `uses \${${name}}, which is not set`);
@@ -191,7 +197,7 @@ class TableReader {
     this.unknownFields(raw, ROUTE_FIELDS, `routes[${index}]`);
     const before = this.problems.length;
 
-    const name = typeof raw.name === "string" && NAME.test(raw.name) ? raw.name : this.problem(at("name"), "is required: letters, digits, '.', '_' or '-'");
+    const name = typeof raw.name === "string" && NAME.regexp.test(raw.name) ? raw.name : this.problem(at("name"), "is required: letters, digits, '.', '_' or '-'");
     const methods = this.readMethods(raw.methods, at("methods"));
     const path = typeof raw.path === "string" ? raw.path : this.problem(at("path"), "is required");
     const compiled = path === undefined ? undefined : compilePattern(path);
@@ -199,12 +205,13 @@ class TableReader {
     const pattern = compiled && "segments" in compiled ? compiled.segments : undefined;
     const params = compiled && "params" in compiled ? compiled.params : [];
     const target = this.readTarget(raw, at, upstreams);
-    const auth = raw.auth === undefined ? "jwt" : raw.auth === "jwt" || raw.auth === "none" ? raw.auth : this.problem(at("auth"), 'must be "jwt" or "none"');
+    const auth = raw.auth === undefined ? ROUTE_FORMAT.fields.auth.schema.default
+      : isOneOf(raw.auth, AUTH_MODES) ? raw.auth : this.problem(at("auth"), `must be ${alternatives(AUTH_MODES.map((mode) => JSON.stringify(mode)))}`);
 
     const needsJwt = (field: string) => {
       if (raw[field] !== undefined && auth !== "jwt") this.problem(at(field), 'needs auth: jwt');
     };
-    ["owner", "claims", "headers"].forEach(needsJwt);
+    JWT_ONLY_FIELDS.forEach(needsJwt);
     const owner = raw.owner === undefined ? undefined : this.readOwner(raw.owner, at("owner"), params);
     const requiredClaims = raw.claims === undefined ? undefined : this.readClaims(raw.claims, at("claims"));
     const claimHeaders = raw.headers === undefined ? undefined : this.readHeaders(raw.headers, at("headers"));
@@ -229,8 +236,8 @@ class TableReader {
   }
 
   private readTarget(raw: Record<string, unknown>, at: (field: string) => string, upstreams: Record<string, UpstreamConfig>): RouteTarget | undefined {
-    const given = ["upstream", "serve", "redirect"].filter((field) => raw[field] !== undefined);
-    if (given.length !== 1) return this.problem(at("upstream"), "exactly one of upstream, serve or redirect is required");
+    const given = ROUTE_TARGET_FIELDS.filter((field) => raw[field] !== undefined);
+    if (given.length !== 1) return this.problem(at("upstream"), `exactly one of ${alternatives(ROUTE_TARGET_FIELDS)} is required`);
     if (raw.upstream !== undefined) {
       if (typeof raw.upstream !== "string" || !(raw.upstream in upstreams)) {
         return this.problem(at("upstream"), `${JSON.stringify(raw.upstream)} is not a declared upstream (${Object.keys(upstreams).join(", ") || "none declared"})`);
@@ -238,17 +245,18 @@ class TableReader {
       return { kind: "upstream", upstream: raw.upstream };
     }
     if (raw.serve !== undefined) {
-      if (raw.serve !== "web-client") return this.problem(at("serve"), 'must be "web-client"');
+      const served = ROUTE_FORMAT.fields.serve.schema.const;
+      if (raw.serve !== served) return this.problem(at("serve"), `must be ${JSON.stringify(served)}`);
       return { kind: "static" };
     }
-    if (typeof raw.redirect !== "string" || !raw.redirect.startsWith("/") || raw.redirect.startsWith("//")) {
+    if (typeof raw.redirect !== "string" || !REDIRECT_PATH.regexp.test(raw.redirect)) {
       return this.problem(at("redirect"), "must be a path on this gateway, such as /app/");
     }
     return { kind: "redirect", location: raw.redirect };
   }
 
   private readOwner(raw: unknown, where: string, params: readonly string[]) {
-    const match = typeof raw === "string" ? /^\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*==\s*([A-Za-z_][A-Za-z0-9_]*)\s*$/.exec(raw) : null;
+    const match = typeof raw === "string" ? OWNER.regexp.exec(raw) : null;
     if (!match) return this.problem(where, 'must read "<claim> == <path parameter>", e.g. "sub == user_id"');
     if (!params.includes(match[2]!)) return this.problem(where, `{${match[2]}} is not a parameter of the path`);
     return { claim: match[1]!, param: match[2]! };
@@ -274,7 +282,7 @@ class TableReader {
     for (const [header, claim] of Object.entries(raw)) {
       const name = header.toLowerCase();
       if (header.includes("_")) this.problem(`${where}.${header}`, 'must not contain "_" (servers read it as "-"; use dashes)');
-      else if (!HEADER_NAME.test(header)) this.problem(`${where}.${header}`, "is not a valid header name");
+      else if (!HEADER_NAME.regexp.test(header)) this.problem(`${where}.${header}`, "is not a valid header name");
       else if (GATEWAY_OWNED_HEADERS.has(name)) this.problem(`${where}.${header}`, "is set by the gateway itself and cannot carry a claim");
       else if (typeof claim !== "string" || claim === "") this.problem(`${where}.${header}`, "must name a claim");
       else headers[name] = claim;
@@ -282,7 +290,7 @@ class TableReader {
     return headers;
   }
 
-  private readCredentials(raw: unknown, where: string, auth: string | undefined): UpstreamCredentials | undefined {
+  private readCredentials(raw: unknown, where: string, auth: AuthMode | undefined): UpstreamCredentials | undefined {
     if (raw === undefined) return { kind: this.context.stripAuthorization ? "strip" : "forward" };
     if (raw === "forward" || raw === "strip") return { kind: raw };
     if (!isObject(raw) || !isObject(raw.mint) || Object.keys(raw).length !== 1) {
@@ -292,8 +300,8 @@ class TableReader {
     const mint = raw.mint;
     const at = `${where}.mint`;
     this.unknownFields(mint, MINT_FIELDS, at);
-    const algorithm = mint.algorithm === undefined ? "HS256" : mint.algorithm;
-    if (algorithm !== "HS256" && algorithm !== "HS384" && algorithm !== "HS512") this.problem(`${at}.algorithm`, "must be HS256, HS384 or HS512");
+    const algorithm = mint.algorithm === undefined ? MINT.algorithm.schema.default : mint.algorithm;
+    if (!isOneOf(algorithm, HMAC_ALGORITHMS)) this.problem(`${at}.algorithm`, `must be ${alternatives(HMAC_ALGORITHMS)}`);
     let secret: string | undefined;
     if (typeof mint.secretEnv !== "string" || mint.secretEnv === "") {
       this.problem(`${at}.secretEnv`, "must name the environment variable holding the upstream's secret");
@@ -305,15 +313,17 @@ class TableReader {
         this.problem(`${at}.secretEnv`, `${mint.secretEnv} is the secret the gateway accepts HS* tokens with (JWT_ALGORITHMS): it would accept the tokens it mints; give the upstream its own secret`);
       }
     }
-    const claims = mint.claims === undefined ? ["sub"] : mint.claims;
-    if (!Array.isArray(claims) || !claims.every((c) => typeof c === "string" && c !== "") || !claims.includes("sub")) {
-      this.problem(`${at}.claims`, 'must be a list of claim names that includes "sub"');
+    const claims = mint.claims === undefined ? [...MINT.claims.schema.default] : mint.claims;
+    if (!Array.isArray(claims) || !claims.every((c) => typeof c === "string" && c !== "") || !claims.includes(MINT_REQUIRED_CLAIM)) {
+      this.problem(`${at}.claims`, `must be a list of claim names that includes "${MINT_REQUIRED_CLAIM}"`);
     }
-    for (const reserved of ["iat", "exp", "iss", "aud", "nbf", "jti"]) {
+    for (const reserved of MINT_RESERVED_CLAIMS) {
       if (Array.isArray(claims) && claims.includes(reserved)) this.problem(`${at}.claims`, `"${reserved}" is set by the gateway, not copied`);
     }
-    const ttlSeconds = mint.ttlSeconds === undefined ? 60 : mint.ttlSeconds;
-    if (!Number.isInteger(ttlSeconds) || (ttlSeconds as number) < 1 || (ttlSeconds as number) > 3600) this.problem(`${at}.ttlSeconds`, "must be a whole number of seconds (1-3600)");
+    const ttlSeconds = mint.ttlSeconds === undefined ? MINT.ttlSeconds.schema.default : mint.ttlSeconds;
+    if (!inRange(ttlSeconds, MINT.ttlSeconds.schema)) {
+      this.problem(`${at}.ttlSeconds`, `must be a whole number of seconds (${MINT.ttlSeconds.schema.minimum}-${MINT.ttlSeconds.schema.maximum})`);
+    }
     const issuer = this.optionalString(mint.issuer, `${at}.issuer`);
     const audience = this.optionalString(mint.audience, `${at}.audience`);
     if (secret === undefined) return undefined;
@@ -379,6 +389,19 @@ class TableReader {
 function sameOrigin(url: string, other: string | undefined): boolean {
   const origin = other === undefined ? undefined : originOf(other);
   return origin !== undefined && originOf(url) === origin;
+}
+
+function inRange(value: unknown, range: { minimum: number; maximum: number }): value is number {
+  return Number.isInteger(value) && (value as number) >= range.minimum && (value as number) <= range.maximum;
+}
+
+function isOneOf<T extends string>(value: unknown, allowed: readonly T[]): value is T {
+  return (allowed as readonly unknown[]).includes(value);
+}
+
+/** `a, b or c`, as the problem lines list choices. */
+function alternatives(choices: readonly string[]): string {
+  return choices.length < 2 ? choices.join("") : `${choices.slice(0, -1).join(", ")} or ${choices.at(-1)}`;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -18,7 +18,13 @@ export type RouteTarget =
   | { readonly kind: "static" }
   | { readonly kind: "redirect"; readonly location: string };
 
-export type HmacAlgorithm = "HS256" | "HS384" | "HS512";
+/** The algorithms a route may mint upstream tokens with (shared secrets only). */
+export const HMAC_ALGORITHMS = ["HS256", "HS384", "HS512"] as const;
+export type HmacAlgorithm = (typeof HMAC_ALGORITHMS)[number];
+
+/** `jwt`: a valid bearer token is required (the default: deny by default); `none`: public. */
+export const AUTH_MODES = ["jwt", "none"] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
 
 /** What the upstream receives in `Authorization`. */
 export type UpstreamCredentials =
@@ -48,7 +54,7 @@ export interface RouteSpec {
   readonly pattern: readonly PatternSegment[];
   readonly target: RouteTarget;
   /** `jwt`: a valid bearer token is required; `none`: public. */
-  readonly auth: "none" | "jwt";
+  readonly auth: AuthMode;
   /** With `auth: jwt`: the claim that must equal a path parameter, byte for byte after decoding. */
   readonly owner?: { readonly claim: string; readonly param: string };
   /** With `auth: jwt`: claims that must equal one of the listed values (403 otherwise). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bySpecificity, compileKnownPattern, compilePattern, patternsOverlap } from "../src/index.ts";
+import { bySpecificity, compileKnownPattern, compilePattern, patternsOverlap, PATH_PATTERN_SOURCE } from "../src/index.ts";
 
 const p = compileKnownPattern;
 
@@ -21,6 +21,19 @@ describe("compilePattern", () => {
     ["/a/%2e", '"/a/%2e" is not a valid pattern (segment "%2e")'],
   ])("refuses %s", (path, problem) => {
     expect(compilePattern(path)).toEqual({ problem });
+  });
+});
+
+describe("PATH_PATTERN_SOURCE (the route file schema's path pattern)", () => {
+  // An editor checks paths with this expression; the gateway with compilePattern. They must agree.
+  const schemaAccepts = new RegExp(PATH_PATTERN_SOURCE, "u");
+  it.each([
+    "/", "/app", "/app/", "/app/*", "/*", "/api/{user_id}/tasks", "/api/{u}/tasks/{id}/complete", "/a/{x}/{xy}",
+    "/a/...", "/a/.b", "/~user/@me:1/x=y&z+(w)", "/a/b/",
+    "", "api", "//", "/a//b", "/a/*/b", "/a/*/", "/**", "/a*", "/a/{x}/{x}", "/{a}/b/{a}/", "/.", "/..", "/a/./b",
+    "/a/../b", "/a/%2e", "/{x", "/{1x}", "/{}", "/a b", "/a?b", "/a#b", "/a;b", "/ä", "/a\n", "/a/{x}*",
+  ])("%j: the same verdict as compilePattern", (path) => {
+    expect(schemaAccepts.test(path)).toBe(!("problem" in compilePattern(path)));
   });
 });
 
