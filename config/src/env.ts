@@ -70,6 +70,20 @@ export class EnvReader {
     return url.href.replace(/\/+$/, "");
   }
 
+  /** A `redis://` or `rediss://` URL; a bad one is reported without echoing it (it may hold a password). */
+  redisUrl(name: string): string | undefined {
+    const value = this.env[name] ?? "";
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return this.problem(name, "is not a URL such as redis://host:6379");
+    }
+    if (url.protocol !== "redis:" && url.protocol !== "rediss:") return this.problem(name, "must be a redis:// or rediss:// URL");
+    if (url.hostname === "") return this.problem(name, "has no host");
+    return value;
+  }
+
   /** A whole number within bounds, in the unit the variable's name states. */
   integer(name: string, fallback: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
     const value = this.env[name];

@@ -6,6 +6,7 @@ import { EnvReader, deepFreeze, readShutdownTimeout, type Env } from "./env.ts";
 import { readLogLevel, type LogLevel } from "./log-level.ts";
 import { readLogFormat, type LogFormat } from "./logging.ts";
 import { originOf } from "./origins.ts";
+import { REVOCATION_FEED_PATH } from "./revocation-events.ts";
 import { MIN_HMAC_SECRET_BYTES } from "./secrets.ts";
 import { DEFAULT_ROUTE_TABLE_FILE, loadRouteTable, type RouteTable, type RouteTableContext } from "./route-table.ts";
 import { UPSTREAM_FORMAT, rangeOf } from "./route-file-format.ts";
@@ -53,6 +54,8 @@ export interface GatewayConfig {
     readonly maxHeaderCount: number;
     /** `MAX_CONNECTIONS` (4096): client connections open at once; more are closed on accept. */
     readonly maxConnections: number;
+    /** `MAX_CONNECTIONS_PER_ADDRESS` (256; 0 = no limit): connections one client address may hold open. */
+    readonly maxConnectionsPerAddress: number;
     /** `BODY_MEMORY_LIMIT_MB` (64), in bytes: request bodies held in memory at once; past it, 503. */
     readonly bodyMemoryBytes: number;
     /** `HEADERS_TIMEOUT_MS` (10000): a request's headers must arrive within this; else 408. */
@@ -64,6 +67,8 @@ export interface GatewayConfig {
   };
   /** `SHUTDOWN_TIMEOUT_S` (25): on SIGTERM, in-flight requests get this long; then connections are closed. */
   readonly shutdownTimeoutS: number;
+  /** Where revocation events come from (docs/revocation.md). */
+  readonly revocation: GatewayRevocationConfig;
   /** `CORS_ORIGINS`: web origins allowed to call the gateway from a browser, with credentials. */
   readonly corsOrigins: readonly string[];
   /** `WEB_CLIENT_DIR`: the built web client served under `/app/` (default `web-client/dist`). */
@@ -78,6 +83,15 @@ export interface GatewayConfig {
   readonly logFormat: LogFormat;
 }
 
+/** `REVOCATION_SOURCE`: Redis (`REDIS_URL`), the auth-service's feed, or none. */
+export type GatewayRevocationConfig =
+  | { readonly source: "redis"; readonly redisUrl: string; readonly failMode: RevocationFailMode }
+  | { readonly source: "feed"; readonly feedUrl: string; readonly failMode: RevocationFailMode }
+  | { readonly source: "off" };
+
+export const REVOCATION_FAIL_MODES = ["open", "closed"] as const;
+export type RevocationFailMode = (typeof REVOCATION_FAIL_MODES)[number];
+
 export const GATEWAY_DEFAULTS = Object.freeze({
   host: "127.0.0.1",
   port: 8080,
@@ -89,6 +103,7 @@ export const GATEWAY_DEFAULTS = Object.freeze({
   clockToleranceS: 5,
   maxHeaderCount: 100,
   maxConnections: 4096,
+  maxConnectionsPerAddress: 256,
   bodyMemoryLimitMb: 64,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
@@ -125,12 +140,14 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
     limits: {
       maxHeaderCount: env.integer("MAX_HEADER_COUNT", GATEWAY_DEFAULTS.maxHeaderCount, { min: 10, max: 1000 }),
       maxConnections: env.integer("MAX_CONNECTIONS", GATEWAY_DEFAULTS.maxConnections, { min: 1, max: 1_000_000 }),
+      maxConnectionsPerAddress: env.integer("MAX_CONNECTIONS_PER_ADDRESS", GATEWAY_DEFAULTS.maxConnectionsPerAddress, { max: 1_000_000 }),
       bodyMemoryBytes: env.integer("BODY_MEMORY_LIMIT_MB", GATEWAY_DEFAULTS.bodyMemoryLimitMb, { min: 1, max: 65_536 }) * 1024 * 1024,
       headersTimeoutMs,
       requestTimeoutMs,
       maxEventLoopDelayMs: env.integer("MAX_EVENT_LOOP_DELAY_MS", GATEWAY_DEFAULTS.maxEventLoopDelayMs, { max: 60_000 }),
     },
     shutdownTimeoutS: readShutdownTimeout(env),
+    revocation: readRevocation(env, authUrl, needsJwks),
     routeTableFile: readRouteTableFile(env),
     routeTable: { source: "", upstreams: {}, routes: [] },
     logLevel: readLogLevel(env),
@@ -169,6 +186,28 @@ function readRouteTableContext(env: EnvReader, source: Env) {
     acceptedHmacSecret: hmacSecret,
   };
   return { context, authUrl, algorithms, hmacSecret };
+}
+
+/**
+ * `REVOCATION_SOURCE` (`redis` when `REDIS_URL` is set, else `feed`): events from the Redis
+ * stream, or from the auth-service's feed (`REVOCATION_FEED_URL`, default
+ * `${AUTH_SERVICE_URL}/internal/revocations`); `off` turns the check off (and is the only
+ * choice without a JWKS: events are signed with the JWKS's keys).
+ */
+function readRevocation(env: EnvReader, authUrl: string, hasJwks: boolean): GatewayRevocationConfig {
+  const redisUrl = env.optionalString("REDIS_URL") === undefined ? undefined : env.redisUrl("REDIS_URL");
+  const source = env.oneOf("REVOCATION_SOURCE", ["redis", "feed", "off"] as const, redisUrl !== undefined ? "redis" : hasJwks ? "feed" : "off");
+  const failMode = env.oneOf("REVOCATION_FAIL_MODE", REVOCATION_FAIL_MODES, "open");
+  if (source === "off") return { source };
+  if (!hasJwks) {
+    env.problem("REVOCATION_SOURCE", `${source} needs a JWKS (events are signed with its keys); JWT_ALGORITHMS lists only HS* algorithms (use off)`);
+    return { source: "off" };
+  }
+  if (source === "redis") {
+    if (redisUrl === undefined) return env.problem("REVOCATION_SOURCE", "redis needs REDIS_URL") ?? { source: "off" };
+    return { source, redisUrl, failMode };
+  }
+  return { source, feedUrl: env.httpUrl("REVOCATION_FEED_URL", `${authUrl}${REVOCATION_FEED_PATH}`), failMode };
 }
 
 function readAlgorithms(env: EnvReader): JwtAlgorithm[] {

@@ -23,7 +23,21 @@ export const IDENTITY_HEADERS: ReadonlySet<string> = new Set([
   "x-user-id", "x-request-id", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
   // Other client-asserted provenance: the gateway's X-Forwarded-* say the same, truthfully.
   "x-real-ip", "forwarded", "x-client-ip", "true-client-ip", "cf-connecting-ip", "x-cluster-client-ip",
+  // What other identity proxies tell their upstreams (oauth2-proxy, Kong, Apache, ...): an
+  // upstream built for one of them trusts these as the caller.
+  "remote-user", "x-remote-user", "x-user", "x-username", "x-email", "x-authenticated-user", "x-authenticated-userid",
+  "x-userinfo", "x-jwt-payload", "x-id-token", "x-access-token",
 ]);
+
+/**
+ * Name prefixes of identity and provenance headers, for the families above: every client
+ * `X-Forwarded-*` (the gateway sets its own three), oauth2-proxy's `X-Auth-Request-*`, Kong's
+ * `X-Consumer-*` / `X-Credential-*`, cloud load balancers' identity headers.
+ */
+export const IDENTITY_HEADER_PREFIXES: readonly string[] = [
+  "x-forwarded-", "x-auth-request-", "x-consumer-", "x-credential-", "x-amzn-oidc-", "x-ms-client-principal",
+  "x-goog-authenticated-user-", "cf-access-",
+];
 
 /**
  * Headers some upstream frameworks honour to change the path, method or base they route by
@@ -38,16 +52,29 @@ export const ROUTING_OVERRIDE_HEADERS: ReadonlySet<string> = new Set([
   "x-envoy-original-path", "x-envoy-original-url",
 ]);
 
-/** Every header a client sends that never reaches an upstream as sent. */
+/** Every header a client sends that never reaches an upstream as sent (with {@link IDENTITY_HEADER_PREFIXES}). */
 export const NEVER_FORWARDED_HEADERS: ReadonlySet<string> = new Set([
   ...HOP_BY_HOP_HEADERS, ...FRAMING_HEADERS, ...IDENTITY_HEADERS, ...ROUTING_OVERRIDE_HEADERS,
 ]);
+
+/** True for a header a client may never send an upstream (lower-case name). */
+export function isNeverForwarded(name: string): boolean {
+  if (NEVER_FORWARDED_HEADERS.has(name)) return true;
+  if (name.charCodeAt(0) !== 0x78 /* x */ && name.charCodeAt(0) !== 0x63 /* c */) return false;
+  for (const prefix of IDENTITY_HEADER_PREFIXES) if (name.startsWith(prefix)) return true;
+  return false;
+}
 
 /**
  * Headers a route's claim mapping may not set: everything the gateway owns or scrubs, and the
  * credentials it forwards or mints.
  */
 export const GATEWAY_OWNED_HEADERS: ReadonlySet<string> = new Set([...NEVER_FORWARDED_HEADERS, "authorization", "cookie"]);
+
+/** True for a header a route's claim mapping may not set (lower-case name). */
+export function isGatewayOwned(name: string): boolean {
+  return GATEWAY_OWNED_HEADERS.has(name) || isNeverForwarded(name);
+}
 
 /** Answer headers that belong to the upstream hop only; never passed to the client. */
 export const HOP_BY_HOP_RESPONSE_HEADERS: ReadonlySet<string> = HOP_BY_HOP_HEADERS;
@@ -65,8 +92,8 @@ export function dashed(name: string): string {
  * `__Secure-` / `__Host-` prefix under https). They are the auth-service's credentials: no other
  * upstream ever needs them, and one that logged or leaked them would hand out sessions.
  */
-const AUTH_SERVICE_COOKIE = /^(?:__Secure-|__Host-)?better-auth\./;
+const AUTH_SERVICE_COOKIE = /^"?(?:__Secure-|__Host-)?better-auth\./i;
 
 export function isAuthServiceCookie(name: string): boolean {
-  return AUTH_SERVICE_COOKIE.test(name);
+  return AUTH_SERVICE_COOKIE.test(name.trim());
 }

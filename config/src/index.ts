@@ -11,8 +11,8 @@ export {
   type LegacyApiConfig, type LegacyApiStoreConfig, type LoadLegacyApiOptions,
 } from "./legacy-api.ts";
 export {
-  loadGatewayConfig, gatewayRouteTableContext, isHmacAlgorithm, JWT_ALGORITHMS, GATEWAY_DEFAULTS,
-  type GatewayConfig, type JwtAlgorithm,
+  loadGatewayConfig, gatewayRouteTableContext, isHmacAlgorithm, JWT_ALGORITHMS, GATEWAY_DEFAULTS, REVOCATION_FAIL_MODES,
+  type GatewayConfig, type GatewayRevocationConfig, type JwtAlgorithm, type RevocationFailMode,
 } from "./gateway.ts";
 export {
   AUTH_MODES, HMAC_ALGORITHMS, HTTP_METHODS, OPS_ROUTES,

@@ -91,6 +91,19 @@ export function sameShape(a: readonly PatternSegment[], b: readonly PatternSegme
   });
 }
 
+/**
+ * A pattern as an upstream that normalizes paths may read it: literals in lower case (servers
+ * that ignore case), and no trailing empty segment (servers that ignore a trailing slash or
+ * redirect to the path without it). Two patterns whose loose forms overlap may reach the same
+ * upstream handler.
+ */
+export function loosePattern(pattern: readonly PatternSegment[]): PatternSegment[] {
+  const loose = pattern.map((part) => (part.kind === "literal" ? { kind: "literal" as const, value: part.value.toLowerCase() } : part));
+  const last = loose[loose.length - 1];
+  if (loose.length > 1 && last?.kind === "literal" && last.value === "") loose.pop();
+  return loose;
+}
+
 /** True when some path is matched by both patterns. */
 export function patternsOverlap(a: readonly PatternSegment[], b: readonly PatternSegment[]): boolean {
   for (let i = 0; ; i++) {

@@ -4,10 +4,10 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "./errors.ts";
 import { deepFreeze, type Env } from "./env.ts";
-import { GATEWAY_OWNED_HEADERS } from "./headers.ts";
+import { isGatewayOwned } from "./headers.ts";
 import { originOf } from "./origins.ts";
 import { MIN_HMAC_SECRET_BYTES } from "./secrets.ts";
-import { compilePattern, patternsOverlap, sameShape } from "./path-pattern.ts";
+import { compilePattern, loosePattern, patternsOverlap, sameShape } from "./path-pattern.ts";
 import {
   ENV_REFERENCE, HEADER_NAME, JWT_ONLY_FIELDS, MINT_FORMAT, MINT_REQUIRED_CLAIM, MINT_RESERVED_CLAIMS, NAME, OWNER,
   REDIRECT_PATH, ROUTE_FORMAT, ROUTE_TARGET_FIELDS, UPSTREAM_FORMAT, fieldNames,
@@ -283,7 +283,7 @@ class TableReader {
       const name = header.toLowerCase();
       if (header.includes("_")) this.problem(`${where}.${header}`, 'must not contain "_" (servers read it as "-"; use dashes)');
       else if (!HEADER_NAME.regexp.test(header)) this.problem(`${where}.${header}`, "is not a valid header name");
-      else if (GATEWAY_OWNED_HEADERS.has(name)) this.problem(`${where}.${header}`, "is set by the gateway itself and cannot carry a claim");
+      else if (isGatewayOwned(name)) this.problem(`${where}.${header}`, "is set by the gateway itself and cannot carry a claim");
       else if (typeof claim !== "string" || claim === "") this.problem(`${where}.${header}`, "must name a claim");
       else headers[name] = claim;
     }
@@ -370,12 +370,16 @@ class TableReader {
    */
   private checkShadowing(routes: readonly { route: RouteSpec; index: number }[]): void {
     const upstreamOf = (route: RouteSpec) => (route.target.kind === "upstream" ? route.target.upstream : undefined);
+    // An upstream answers HEAD with its GET handler (minus the body): for this check they are one method.
+    const methodsOf = (route: RouteSpec) => new Set(route.methods.map((method) => (method === "HEAD" ? "GET" : method)));
     for (const open of routes) {
       const upstream = upstreamOf(open.route);
       if (open.route.auth !== "none" || upstream === undefined) continue;
+      const openMethods = methodsOf(open.route);
+      const openPattern = loosePattern(open.route.pattern);
       const shadowed = routes.find(({ route }) =>
-        route.auth === "jwt" && upstreamOf(route) === upstream && route.methods.some((m) => open.route.methods.includes(m)) &&
-        patternsOverlap(open.route.pattern, route.pattern));
+        route.auth === "jwt" && upstreamOf(route) === upstream && [...methodsOf(route)].some((m) => openMethods.has(m)) &&
+        patternsOverlap(openPattern, loosePattern(route.pattern)));
       if (shadowed) {
         this.problem(
           `routes[${open.index}].path`,

@@ -139,6 +139,19 @@ describe("a bad table: one line per problem, naming file, route and field", () =
     expect(problems(base(`  - { name: open, methods: [GET], path: "/{a}/{b}", upstream: notes, auth: none }\n  - { name: p, methods: [GET], path: "/api/{user_id}", upstream: notes }`))).toHaveLength(1);
   });
 
+  it("refuses the normalizations an upstream may apply: a trailing slash, case, HEAD for GET", () => {
+    // Each was found to reach alice's tasks untokened on an Express-like upstream.
+    for (const open of [
+      `{ name: open, methods: [GET], path: "/api/{u}/tasks/", upstream: notes, auth: none }`,
+      `{ name: open, methods: [GET], path: "/API/*", upstream: notes, auth: none }`,
+      `{ name: open, methods: [HEAD], path: "/api/*", upstream: notes, auth: none }`,
+    ]) {
+      const lines = problems(base(`  - ${open}\n  - { name: tasks, methods: [GET], path: "/api/{user_id}/tasks", upstream: notes, owner: sub == user_id }`));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain("can match paths of routes[1] (tasks, auth: jwt) on the same upstream notes");
+    }
+  });
+
   it("accepts a public route beside protected ones where no path can match both", () => {
     const upstreams = `upstreams:\n  notes: { url: "\${NOTES_URL}" }\n  other: { url: "http://127.0.0.1:9001" }\nroutes:\n`;
     // Another method, another upstream, or disjoint literals: no shadowing possible.
@@ -146,7 +159,7 @@ describe("a bad table: one line per problem, naming file, route and field", () =
       `  - { name: open, methods: [POST], path: "/api/*", upstream: notes, auth: none }\n  - { name: p, methods: [GET], path: "/api/{u}/tasks", upstream: notes }`,
       `  - { name: open, methods: [GET], path: "/api/*", upstream: other, auth: none }\n  - { name: p, methods: [GET], path: "/api/{u}/tasks", upstream: notes }`,
       `  - { name: open, methods: [GET], path: "/public/*", upstream: notes, auth: none }\n  - { name: p, methods: [GET], path: "/api/{u}/tasks", upstream: notes }`,
-      `  - { name: open, methods: [GET], path: "/api/{u}/tasks/", upstream: notes, auth: none }\n  - { name: p, methods: [GET], path: "/api/{u}", upstream: notes }`,
+      `  - { name: open, methods: [GET], path: "/api/{u}/tasks/x", upstream: notes, auth: none }\n  - { name: p, methods: [GET], path: "/api/{u}", upstream: notes }`,
     ]) {
       expect(() => parseRouteTable(upstreams + routes, "r.yaml", context)).not.toThrow();
     }

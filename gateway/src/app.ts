@@ -11,6 +11,7 @@ import { ReadinessProbe } from "./ops/readiness.ts";
 import { Recorder } from "./ops/recorder.ts";
 import { CorsPolicy } from "./pipeline/cors.ts";
 import { RequestPipeline } from "./pipeline/index.ts";
+import { ExpectationFailedError } from "./errors.ts";
 import { toGatewayError } from "./respond.ts";
 import { createTargets } from "./targets/index.ts";
 import { createOpsTarget } from "./targets/ops.ts";
@@ -83,6 +84,8 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: (req) => requestIdFrom(req.headers),
     exposeHeadRoutes: false,
+    // Node's own idle timeout (Fastify's default is 72 s): a parked keep-alive connection holds a slot 5 s at most.
+    keepAliveTimeout: 5_000,
     trustProxy: false,
     // Draining, Host and body limits are the pipeline's: answered as problem+json like any refusal.
     return503OnClosing: false,
@@ -97,18 +100,23 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
     app.server,
     {
       maxConnections: config.limits.maxConnections,
+      maxConnectionsPerAddress: config.limits.maxConnectionsPerAddress,
       // One more than the cap, so the pipeline can see that the cap was passed (and answer 431).
       maxHeadersCount: config.limits.maxHeaderCount + 1,
       headersTimeoutMs: config.limits.headersTimeoutMs,
       requestTimeoutMs: config.limits.requestTimeoutMs + 5_000,
     },
     (target) => pipeline.refuseConnect(target),
-    { onConnectionDropped: () => recorder.connectionDropped() },
+    {
+      onConnectionDropped: () => recorder.connectionDropped(),
+      onExpectContinue: (req, res) => app.server.emit("request", req, res),
+      onUnmetExpectation: (req, res) => pipeline.reject(req, res, requestIdFrom(req.headers), new ExpectationFailedError("only Expect: 100-continue is understood")),
+    },
   );
 
-  function handle(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  function handle(request: FastifyRequest, reply: FastifyReply): void {
     reply.hijack();
-    return pipeline.handle(request.raw, reply.raw, request.id);
+    pipeline.handle(request.raw, reply.raw, request.id);
   }
   function reject(request: FastifyRequest, reply: FastifyReply, error: unknown): void {
     reply.hijack();

@@ -15,6 +15,8 @@ export type GatewayErrorCode =
   | "payload_too_large"
   | "headers_too_large"
   | "request_timeout"
+  | "expectation_failed"
+  | "unsupported_framing"
   | "keys_unavailable"
   | "overloaded"
   | "shutting_down"
@@ -113,11 +115,26 @@ export class RequestTimeoutError extends GatewayError {
   readonly title = "Request timeout";
 }
 
+/** An `Expect` the gateway cannot meet (anything but 100-continue). */
+export class ExpectationFailedError extends GatewayError {
+  readonly code = "expectation_failed";
+  readonly status = 417;
+  readonly title = "Expectation failed";
+}
+
+/** A transfer coding other than plain `chunked`: the gateway would forward bytes it cannot read. */
+export class UnsupportedFramingError extends GatewayError {
+  readonly code = "unsupported_framing";
+  readonly status = 501;
+  readonly title = "Not implemented";
+}
+
 /** No signing keys could be loaded yet, so no token can be checked. */
 export class KeysUnavailableError extends GatewayError {
   readonly code = "keys_unavailable";
   readonly status = 503;
   readonly title = "Signing keys unavailable";
+  override readonly retryAfterS = 5;
 }
 
 /** The gateway sheds this request to stay responsive (event loop lag, body memory budget). */

@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { ClientAbortedError, type GatewayError } from "./errors.ts";
 import { rawProblemResponse, toGatewayError } from "./respond.ts";
@@ -12,6 +12,10 @@ import { rawProblemResponse, toGatewayError } from "./respond.ts";
 const RAW_SOCKET_TIMEOUT_MS = 5_000;
 
 export interface ConnectionEvents {
+  /** `Expect` other than 100-continue: answered 417 without running the request. */
+  onUnmetExpectation?(req: IncomingMessage, res: ServerResponse): void;
+  /** `Expect: 100-continue`: run as any request; the body reader sends 100 Continue when it starts reading. */
+  onExpectContinue?(req: IncomingMessage, res: ServerResponse): void;
   /** A client error (parse error, RST, timeout) on a connection, by the gateway error it maps to. */
   onClientError?(error: GatewayError, answered: boolean): void;
   /** A connection closed on accept because `MAX_CONNECTIONS` were open. */
@@ -20,6 +24,8 @@ export interface ConnectionEvents {
 
 export interface ConnectionLimits {
   readonly maxConnections: number;
+  /** Connections one client address may hold open (0 = no limit). */
+  readonly maxConnectionsPerAddress: number;
   /** Node keeps this many header lines; the guard refuses a request that reaches it. */
   readonly maxHeadersCount: number;
   readonly headersTimeoutMs: number;
@@ -39,20 +45,62 @@ function answerAndClose(socket: Socket, error: GatewayError): void {
 
 /** Installs the connection-level guards on the gateway's HTTP server. */
 export function guardConnections(server: Server, limits: ConnectionLimits, answerConnect: (target: string) => GatewayError, events: ConnectionEvents = {}): void {
-  server.maxConnections = limits.maxConnections;
   server.maxHeadersCount = limits.maxHeadersCount;
   server.headersTimeout = limits.headersTimeoutMs;
   server.requestTimeout = limits.requestTimeoutMs;
-  server.on("drop", () => events.onConnectionDropped?.());
   // Accept errors (EMFILE, ...) are the server's, not a client's: never fatal.
   server.on("error", () => undefined);
+  limitConnections(server, limits, events);
 
   // CONNECT never reaches Fastify: Node emits it with the socket stripped of its error listener.
-  server.on("connect", (req: IncomingMessage, socket: Socket) => {
+  server.on("connect", (req: IncomingMessage, socket: HttpSocket) => {
     socket.on("error", () => socket.destroy());
+    // Pipelined behind an answer still in flight, a raw answer would be read as that answer's.
+    if (inFlight(socket)) return void socket.destroy();
     answerAndClose(socket, answerConnect(req.url ?? ""));
   });
 
+  // Without these listeners Node answers `Expect` itself: a bare 417, or 100 Continue before
+  // the request was even authorized.
+  server.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) => events.onUnmetExpectation?.(req, res));
+  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => events.onExpectContinue?.(req, res));
+}
+
+/**
+ * `MAX_CONNECTIONS` in all and `MAX_CONNECTIONS_PER_ADDRESS` per client address; past either,
+ * the new connection is closed at once (and counted). At the overall cap, idle keep-alive
+ * connections are closed too (at most once a second), so a client that parks connections
+ * cannot keep everyone else out for longer than it takes to reconnect.
+ */
+function limitConnections(server: Server, limits: ConnectionLimits, events: ConnectionEvents): void {
+  let open = 0;
+  let lastIdleSweep = 0;
+  const perAddress = new Map<string, number>();
+  server.on("connection", (socket: Socket) => {
+    const address = socket.remoteAddress ?? "";
+    const mine = (perAddress.get(address) ?? 0) + 1;
+    open += 1;
+    perAddress.set(address, mine);
+    socket.once("close", () => {
+      open -= 1;
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left === 0) perAddress.delete(address);
+      else perAddress.set(address, left);
+    });
+    const overAddress = limits.maxConnectionsPerAddress > 0 && mine > limits.maxConnectionsPerAddress;
+    const overAll = open > limits.maxConnections;
+    if (!overAddress && !overAll) return;
+    if (overAll && Date.now() - lastIdleSweep >= 1_000) {
+      lastIdleSweep = Date.now();
+      server.closeIdleConnections();
+    }
+    events.onConnectionDropped?.();
+    socket.destroy();
+  });
+}
+
+function inFlight(socket: HttpSocket): boolean {
+  return socket._httpMessage !== undefined && socket._httpMessage !== null && socket._httpMessage.writableFinished !== true;
 }
 
 /**
@@ -63,10 +111,9 @@ export function guardConnections(server: Server, limits: ConnectionLimits, answe
 export function clientErrorHandler(events: ConnectionEvents = {}) {
   return (error: NodeJS.ErrnoException, socket: HttpSocket): void => {
     const gatewayError = toGatewayError(error.code === "HPE_HEADER_OVERFLOW" || error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? error : { code: "FST_ERR_BAD_URL" });
-    const inFlight = socket._httpMessage !== undefined && socket._httpMessage !== null && socket._httpMessage.writableFinished !== true;
     // ECONNRESET / EPIPE: the peer is gone, nobody to answer.
     const peerGone = error.code === "ECONNRESET" || error.code === "EPIPE" || !socket.writable;
-    if (inFlight || peerGone) {
+    if (inFlight(socket) || peerGone) {
       socket.destroy();
       events.onClientError?.(peerGone ? new ClientAbortedError("the client reset the connection") : gatewayError, false);
       return;

@@ -1,11 +1,12 @@
 import { InvalidTokenError } from "../errors.ts";
 
 /**
- * An RFC 9110 field value the gateway will put in a header for an upstream: visible ASCII and
- * obs-text (Latin-1), inner spaces or tabs, and nothing at either end, so no upstream can read
- * it differently after trimming. One rule for `sub` (X-User-Id) and every mapped claim.
+ * A value the gateway will put in a header for an upstream: visible ASCII with inner spaces,
+ * nothing at either end. Not obs-text (0x80-0xFF): an upstream decoding the header as UTF-8
+ * would read `Ã©` as `é` (another user), and one that trims reads `alice\u00a0` as `alice`. One
+ * rule for `sub` (X-User-Id) and every mapped claim.
  */
-const HEADER_SAFE = /^[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?$/;
+const HEADER_SAFE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 
 export function isHeaderSafeClaim(value: string): boolean {
   return HEADER_SAFE.test(value);

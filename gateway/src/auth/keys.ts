@@ -41,12 +41,14 @@ interface PublishedKey {
 }
 
 /**
- * The background refresh never runs more often than this, whatever max-age the JWKS sends. The
- * auth-service sends max-age = lead / 2 with a lead of at least 10 s, so a key published ahead
- * is fetched at least twice before it signs.
+ * The background refresh never runs more often than this, whatever max-age the JWKS sends. With
+ * rotation on, the auth-service sends max-age = lead / 2 (at most an hour) with a lead of at
+ * least 10 s, so a key published ahead is fetched at least twice before it signs.
  */
 const MIN_REFRESH_MS = 1_000;
 const MAX_JWKS_BYTES = 512 * 1024;
+const MAX_JWKS_KEYS = 100;
+const MAX_KEYS_PER_KID = 4;
 
 /**
  * The one long-lived key source, created at boot: HS* tokens use the shared secret; every other
@@ -67,6 +69,8 @@ export class KeyResolver {
   private failures = 0;
   private closed = false;
   private keyGeneration = 0;
+  /** Keys imported from the last document, by algorithm and public members. */
+  private imported = new Map<string, CryptoKey>();
   private lastSuccessAt: number | undefined;
   private readonly hmacKeys: readonly Uint8Array[];
   private readonly asymmetric: readonly JwtAlgorithm[];
@@ -184,8 +188,8 @@ export class KeyResolver {
       this.options.events?.onFetch?.("success", { keys: next.size });
     } catch (error) {
       this.failures += 1;
-      // Retry quickly while nothing is loaded (readiness waits on it); once keys are cached,
-      // keep serving them and retry with a backoff up to the normal period.
+      // Retry with a backoff from 1 s, doubling to 32 s (30 s while nothing is loaded yet and
+      // readiness waits on it); the keys already loaded keep verifying meanwhile.
       nextInMs = Math.min(1_000 * 2 ** Math.min(this.failures - 1, 5), this.loaded ? this.defaultRefreshMs : 30_000);
       this.options.events?.onFetch?.("failure", { error });
     }
@@ -237,7 +241,7 @@ export class KeyResolver {
   }
 
   private refreshPeriod(cacheControl: string | undefined): number {
-    const maxAge = cacheControl ? /(?:^|,)\s*(?:s-)?max-age\s*=\s*"?(\d+)/i.exec(cacheControl) : null;
+    const maxAge = cacheControl ? /(?:^|,)\s*max-age\s*=\s*"?(\d+)/i.exec(cacheControl) : null;
     const periodMs = maxAge ? Number(maxAge[1]) * 1000 : this.defaultRefreshMs;
     return Math.min(Math.max(periodMs, this.minRefreshMs), this.maxRefreshMs);
   }
@@ -253,24 +257,39 @@ export class KeyResolver {
     this.keys = next;
   }
 
+  /**
+   * The usable keys of a JWKS document. A key imported before (same public members, same
+   * algorithm) is reused rather than imported again, so a refresh of an unchanged JWKS is a
+   * parse. A document with more than {@link MAX_JWKS_KEYS} keys, or more than
+   * {@link MAX_KEYS_PER_KID} under one kid, is refused whole (the keys in use stay): no real
+   * issuer publishes that many, and each costs an import and a signature try.
+   */
   private async importKeySet(document: unknown): Promise<Map<string, PublishedKey>> {
     const list = (document as { keys?: unknown } | null)?.keys;
     if (!Array.isArray(list)) throw new Error("JWKS document has no keys array");
+    if (list.length > MAX_JWKS_KEYS) throw new Error(`JWKS document has ${list.length} keys (at most ${MAX_JWKS_KEYS} are read)`);
     const fingerprints = new Map<string, string[]>();
     const result = new Map<string, Map<string, CryptoKey[]>>();
+    const imports = new Map<string, CryptoKey>();
     for (const entry of list as JWK[]) {
       if (!entry || typeof entry !== "object" || typeof entry.kid !== "string") continue;
       if (entry.use !== undefined && entry.use !== "sig") continue;
       if (entry.key_ops !== undefined && !(Array.isArray(entry.key_ops) && entry.key_ops.includes("verify"))) continue;
+      const print = JSON.stringify(publicPart(entry));
       const imported: [string, CryptoKey][] = [];
       for (const alg of this.asymmetric) {
         if (entry.alg !== undefined && entry.alg !== alg) continue;
         if (!fitsAlgorithm(entry, alg)) continue;
+        const cacheKey = `${alg} ${print}`;
+        let key = this.imported.get(cacheKey);
         try {
-          imported.push([alg, (await importJWK(publicPart(entry), alg)) as CryptoKey]);
+          key ??= (await importJWK(publicPart(entry), alg)) as CryptoKey;
         } catch {
           // A key this runtime cannot import for this algorithm is simply not offered for it.
+          continue;
         }
+        imports.set(cacheKey, key);
+        imported.push([alg, key]);
       }
       if (imported.length === 0) continue;
       // One kid may name several keys (RFC 7517 §4.5 allows it across key types; a broken JWKS
@@ -278,14 +297,18 @@ export class KeyResolver {
       let byAlg = result.get(entry.kid);
       if (!byAlg) result.set(entry.kid, (byAlg = new Map()));
       for (const [alg, key] of imported) {
-        const list = byAlg.get(alg);
-        if (list) list.push(key);
-        else byAlg.set(alg, [key]);
+        const keysForAlg = byAlg.get(alg);
+        if (keysForAlg === undefined) byAlg.set(alg, [key]);
+        else if (keysForAlg.length >= MAX_KEYS_PER_KID) throw new Error(`JWKS document repeats kid ${JSON.stringify(entry.kid.slice(0, 40))} more than ${MAX_KEYS_PER_KID} times`);
+        else keysForAlg.push(key);
       }
       const prints = fingerprints.get(entry.kid) ?? [];
-      prints.push(JSON.stringify(publicPart(entry)));
+      prints.push(print);
       fingerprints.set(entry.kid, prints);
     }
+    // Emptying a key set that was in use is not a rotation: it would refuse every token at once.
+    if (result.size === 0 && this.keys.size > 0) throw new Error("JWKS document has no usable key; keeping the keys loaded");
+    this.imported = imports;
     const keys = new Map<string, PublishedKey>();
     for (const [kid, byAlg] of result) keys.set(kid, { fingerprint: fingerprints.get(kid)!.sort().join("|"), byAlg });
     return keys;

@@ -19,12 +19,8 @@ export class Recorder {
     private readonly log: Logger,
   ) {}
 
-  /** Records `outcome` once `res` is over. */
-  watch(outcome: Outcome, res: ServerResponse): void {
-    res.once("close", () => this.finished(outcome, res));
-  }
-
-  private finished(outcome: Outcome, res: ServerResponse): void {
+  /** Records a request from its outcome, once its response is over (`close`). */
+  finished(outcome: Outcome, res: ServerResponse): void {
     const completed = res.writableFinished;
     // Nothing (or not all) reached the client: it went away, or the answer failed midway.
     const status = completed || res.headersSent ? res.statusCode : 499;

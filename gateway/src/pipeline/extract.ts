@@ -20,8 +20,20 @@ export function extractBearerToken(rawHeaders: readonly string[], maxTokenBytes:
     // RFC 6750 §3.1: an unsupported scheme is answered like a request without credentials.
     throw new MissingTokenError("a bearer token is required");
   }
-  const token = space === -1 ? "" : value.slice(space + 1).trim();
+  const token = space === -1 ? "" : withoutOws(value.slice(space + 1));
   if (token === "") throw new InvalidTokenError("empty bearer token");
   if (token.length > maxTokenBytes) throw new InvalidTokenError("token too large");
   return token;
+}
+
+/**
+ * Only spaces and tabs around the token (RFC 9110 OWS); trim() would also take U+00A0, so a
+ * token sent with one would be verified without it and forwarded with it.
+ */
+function withoutOws(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && (text.charCodeAt(start) === 0x20 || text.charCodeAt(start) === 0x09)) start += 1;
+  while (end > start && (text.charCodeAt(end - 1) === 0x20 || text.charCodeAt(end - 1) === 0x09)) end -= 1;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
 }

@@ -1,4 +1,4 @@
-import { MalformedTargetError } from "../errors.ts";
+import { MalformedTargetError, UnsupportedFramingError } from "../errors.ts";
 
 /**
  * The canonical-target check (CONTRACT §5). A request target is accepted only in plain
@@ -98,4 +98,14 @@ export function guardHost(rawHeaders: readonly string[], httpVersionMinor: numbe
   }
   const valid = HOST.exec(host!);
   if (valid === null || (valid[1] !== undefined && Number(valid[1]) > 65_535)) throw new MalformedTargetError("the Host header is not a valid host");
+}
+
+/**
+ * RFC 9112 §6.1: the only transfer coding a request may use here is `chunked`, alone. Node's
+ * parser also accepts a list ending in chunked (`gzip, chunked`); the gateway would then forward
+ * still-coded bytes as if they were the body, so such a request is refused (501).
+ */
+export function guardFraming(transferEncoding: string | undefined): void {
+  if (transferEncoding === undefined || transferEncoding === "chunked") return;
+  if (transferEncoding.trim().toLowerCase() !== "chunked") throw new UnsupportedFramingError("the only transfer coding accepted is chunked");
 }

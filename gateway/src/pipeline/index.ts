@@ -11,8 +11,13 @@ import { authenticate } from "./authenticate.ts";
 import { authorize } from "./authorize.ts";
 import { preflightMethod, type CorsPolicy } from "./cors.ts";
 import { extractBearerToken } from "./extract.ts";
-import { guardHost, guardTarget } from "./guard.ts";
+import { guardFraming, guardHost, guardTarget } from "./guard.ts";
 import { newOutcome, type Outcome } from "./outcome.ts";
+
+/** Requests that may wait behind the one being served on a connection (HTTP/1.1 pipelining). */
+const MAX_PIPELINED = 16;
+const PIPELINED = Symbol("requests waiting on this connection");
+type PipelinedSocket = IncomingMessage["socket"] & { [PIPELINED]?: (() => void)[] | undefined };
 
 export interface PipelineDeps {
   readonly tables: RouteTables;
@@ -44,23 +49,45 @@ export interface PipelineDeps {
 export class RequestPipeline {
   constructor(private readonly deps: PipelineDeps) {}
 
-  /** Answers one request; never throws. */
-  async handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+  /**
+   * Answers one request; never throws. Requests pipelined on one connection are served one at a
+   * time, in order (Node would start them all at once, each holding its answer until the ones
+   * before it are written): at most {@link MAX_PIPELINED} may wait, past that the connection
+   * is closed.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, requestId: string): void {
+    const socket = req.socket as PipelinedSocket;
+    const waiting = socket[PIPELINED];
+    if (waiting === undefined) {
+      this.serve(req, res, requestId);
+      return;
+    }
+    if (waiting.length >= MAX_PIPELINED) {
+      socket.destroy();
+      return;
+    }
+    waiting.push(() => this.serve(req, res, requestId));
+  }
+
+  private serve(req: IncomingMessage, res: ServerResponse, requestId: string): void {
+    const socket = req.socket as PipelinedSocket;
+    socket[PIPELINED] ??= [];
     const outcome = newOutcome(requestId, req.method ?? "");
-    this.deps.recorder.watch(outcome, res);
+    res.once("close", () => {
+      this.deps.recorder.finished(outcome, res);
+      const next = socket[PIPELINED]?.shift();
+      if (next !== undefined) next();
+      else socket[PIPELINED] = undefined;
+    });
     res.setHeader("x-request-id", requestId);
     if (this.deps.cors.enabled) this.deps.cors.decorate(req.headers.origin, res);
-    try {
-      await this.run(outcome, req, res);
-    } catch (error) {
-      this.refuse(outcome, req, res, toGatewayError(error));
-    }
+    this.run(outcome, req, res).catch((error: unknown) => this.refuse(outcome, req, res, toGatewayError(error)));
   }
 
   /** Answers a request the HTTP layer refused before routing (a malformed URL, say). */
   reject(req: IncomingMessage, res: ServerResponse, requestId: string, error: GatewayError): void {
     const outcome = newOutcome(requestId, req.method ?? "");
-    this.deps.recorder.watch(outcome, res);
+    res.once("close", () => this.deps.recorder.finished(outcome, res));
     res.setHeader("x-request-id", requestId);
     this.refuse(outcome, req, res, error);
   }
@@ -86,7 +113,8 @@ export class RequestPipeline {
     if (this.deps.drain.draining) throw new ShuttingDownError("the gateway is shutting down; retry the request");
     if (req.rawHeaders.length > this.deps.maxHeaderCount * 2) throw new HeadersTooLargeError(`more than ${this.deps.maxHeaderCount} header fields`);
 
-    // guard: one valid Host, a plain origin-form target.
+    // guard: plain framing, one valid Host, a plain origin-form target.
+    guardFraming(req.headers["transfer-encoding"]);
     guardHost(req.rawHeaders, req.httpVersionMinor);
     const { segments } = guardTarget(req.url ?? "");
 

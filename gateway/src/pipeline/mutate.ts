@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import { NEVER_FORWARDED_HEADERS, dashed, isAuthServiceCookie, type RouteSpec } from "@todo-gateway/config";
+import { dashed, isAuthServiceCookie, isNeverForwarded, type RouteSpec } from "@todo-gateway/config";
 import type { VerifiedToken } from "../auth/verifier.ts";
 import { isHeaderSafeClaim } from "../auth/claims.ts";
 
@@ -55,12 +55,12 @@ export function upstreamHeaders(req: IncomingMessage, request: UpstreamRequest):
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (NEVER_FORWARDED_HEADERS.has(name)) continue;
+    if (isNeverForwarded(name)) continue;
     if (connectionListed !== undefined && connectionListed.has(name)) continue;
     if (claimHeaderNames.has(name)) continue;
     if (name.includes("_")) {
       const canonical = dashed(name);
-      if (NEVER_FORWARDED_HEADERS.has(canonical) || claimHeaderNames.has(canonical)) continue;
+      if (isNeverForwarded(canonical) || claimHeaderNames.has(canonical)) continue;
     }
     if (name === "authorization" && !keepAuthorization) continue;
     if (name === "cookie" && !request.authService) {
@@ -73,14 +73,17 @@ export function upstreamHeaders(req: IncomingMessage, request: UpstreamRequest):
   return out;
 }
 
-/** A Cookie header without Better Auth's cookies (they are the auth-service's credentials). */
+/**
+ * A Cookie header without Better Auth's cookies (they are the auth-service's credentials).
+ * Split on `;` and on `,` too, and names compared unquoted and in any case: some servers read
+ * cookies those ways, and a cookie they would read must not slip through.
+ */
 function withoutAuthServiceCookies(value: string): string {
-  if (!value.includes("better-auth.")) return value;
+  if (!/better-auth\./i.test(value)) return value;
   return value
-    .split(";")
-    .filter((pair) => !isAuthServiceCookie(pair.trim().split("=", 1)[0]!))
+    .split(/[;,]/)
     .map((pair) => pair.trim())
-    .filter((pair) => pair !== "")
+    .filter((pair) => pair !== "" && !isAuthServiceCookie(pair.split("=", 1)[0]!))
     .join("; ");
 }
 

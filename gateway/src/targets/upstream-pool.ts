@@ -91,7 +91,7 @@ export class UpstreamPool {
       response = await this.pool.request({ method, path: this.basePath + target, headers, body, signal: controller.signal });
     } catch (error) {
       settle();
-      throw this.report(this.failure(error));
+      throw this.report(this.classify(error));
     }
     if (response.statusCode < 100 || response.statusCode > 599) {
       settle();
@@ -105,7 +105,7 @@ export class UpstreamPool {
       try {
         return { status: response.statusCode, headers: answerHeaders, body: Buffer.from(await response.body.arrayBuffer()) };
       } catch (error) {
-        throw this.report(this.failure(error));
+        throw this.report(this.classify(error));
       } finally {
         settle();
       }
@@ -114,7 +114,7 @@ export class UpstreamPool {
     // destroys the body and the client's connection is closed mid-answer (nothing else is honest
     // once the status line is out).
     response.body.once("close", settle);
-    response.body.once("error", (error) => this.report(this.failure(error)));
+    response.body.once("error", (error) => this.report(this.classify(error)));
     return { status: response.statusCode, headers: answerHeaders, body: response.body };
   }
 
@@ -149,7 +149,7 @@ export class UpstreamPool {
   }
 
   /** One ladder from transport failures to our upstream errors, keeping the cause. */
-  private failure(error: unknown): GatewayError {
+  classify(error: unknown): GatewayError {
     if (error === CLIENT_GONE) return new ClientAbortedError("the client closed the connection before the answer");
     const code = (error as { code?: string } | null)?.code;
     const cause = { cause: error };
@@ -167,7 +167,8 @@ function passThroughHeaders(headers: Record<string, string | string[] | undefine
     const value = headers[name];
     if (value === undefined || HOP_BY_HOP_RESPONSE_HEADERS.has(name) || listed?.has(name)) continue;
     // The gateway alone answers for CORS; an upstream's own policy never reaches the browser.
-    if (name.startsWith("access-control-")) continue;
+    // The request id is the gateway's (the one it logged and sent upstream).
+    if (name.startsWith("access-control-") || name === "x-request-id") continue;
     out[name] = value;
   }
   return out;

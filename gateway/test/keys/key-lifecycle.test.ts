@@ -77,6 +77,7 @@ describe("JWKS outages", () => {
       const token = await mintToken({ key });
       const refused = await fetch(`${lonely.url}/api/user-1/tasks`, { headers: { authorization: `Bearer ${token}` } });
       expect(refused.status).toBe(503);
+      expect(refused.headers.get("retry-after")).toBe("5");
       fx.jwks.publish(key);
       fx.jwks.up = true;
       const accepted = await fetch(`${lonely.url}/api/user-1/tasks`, { headers: { authorization: `Bearer ${token}` } });

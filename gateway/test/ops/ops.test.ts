@@ -122,7 +122,7 @@ describe("logs", () => {
 describe("the request line with a hostile sub", () => {
   it("stays one valid JSON line whatever the token's sub contains", async () => {
     const { url, lines, close } = await startLoggingGateway("info");
-    const sub = 'evil"},{"level":60,"msg":"forged ü';
+    const sub = 'evil"},{"level":60,"msg":"forged';
     try {
       const token = await fx!.token(sub);
       const response = await fetch(`${url}/api/${encodeURIComponent(sub)}/tasks`, { headers: { authorization: `Bearer ${token}` } });

@@ -138,3 +138,29 @@ describe("provenance headers", () => {
     expect(response.headers["x-request-id"]).toBe("trace-1");
   });
 });
+
+describe("identity headers of other proxies", () => {
+  // An upstream built for oauth2-proxy, Kong, Apache or a cloud load balancer trusts these.
+  it.each([
+    "X-Forwarded-User", "X-Forwarded-Email", "X-Forwarded-Groups", "X-Forwarded-Access-Token", "X-Forwarded-Preferred-Username",
+    "X-Auth-Request-User", "X-Auth-Request-Email", "Remote-User", "X-Remote-User", "X-Authenticated-Userid", "X-Consumer-Username",
+    "X-Credential-Identifier", "X-Userinfo", "X-Amzn-Oidc-Identity", "X-Ms-Client-Principal-Name", "Cf-Access-Authenticated-User-Email",
+  ])("never forwards a client's %s", async (name) => {
+    await send([`${name}: bob`, `${name.replaceAll("-", "_")}: bob`]);
+    const names = fx.upstream.last!.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+    expect(names).not.toContain(name.toLowerCase());
+    expect(names).not.toContain(name.toLowerCase().replaceAll("-", "_"));
+  });
+});
+
+describe("what the client receives", () => {
+  it("is given the gateway's request id, never the upstream's", async () => {
+    fx.upstream.responseHeaders = { "x-request-id": "upstream-chose-this" };
+    try {
+      const response = await send(["X-Request-Id: mine-1"]);
+      expect(response.headers["x-request-id"]).toBe("mine-1");
+    } finally {
+      fx.upstream.responseHeaders = {};
+    }
+  });
+});

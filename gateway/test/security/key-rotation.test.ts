@@ -179,3 +179,28 @@ describe("a JWKS that publishes one kid twice for one algorithm", () => {
     }
   });
 });
+
+describe("a JWKS that would cost the gateway dearly, or empty it", () => {
+  // Thousands of keys re-imported on every 1 s refresh stalled the event loop ~0.8 s each time;
+  // one kid repeated 500 times made each forged token cost 500 signature tries; an empty key set
+  // refused every token at once.
+  it.each([
+    ["thousands of keys", async () => Promise.all(Array.from({ length: 150 }, () => createSigningKey()))],
+    ["one kid repeated many times", async () => Promise.all(Array.from({ length: 10 }, () => createSigningKey("EdDSA", "same-kid")))],
+    ["no key at all", async () => []],
+  ])("is refused with %s, and the keys in use keep verifying", async (_what, keys) => {
+    const fx = await startFixture({}, { minJwksRefreshMs: 100 }, { jwksCacheControl: "max-age=0" });
+    try {
+      const token = await fx.token("user-1", { claims: { jti: "before" } });
+      fx.jwks.publish(...(await keys()));
+      await sleep(600);
+      const response = await fetch(`${fx.gateway.url}/api/user-1/tasks`, { headers: { authorization: `Bearer ${await fx.token("user-1", { claims: { jti: "after" } })}` } });
+      expect(response.status).toBe(200);
+      expect((await fetch(`${fx.gateway.url}/api/user-1/tasks`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+      const metrics = await (await fetch(`${fx.gateway.url}/metrics`)).text();
+      expect(Number(/gateway_jwks_fetches_total\{result="failure"\} (\d+)/.exec(metrics)![1])).toBeGreaterThan(0);
+    } finally {
+      await fx.close();
+    }
+  });
+});

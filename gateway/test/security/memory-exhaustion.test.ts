@@ -49,7 +49,8 @@ function stalledUpload(port: number, body: Buffer): Stalled {
 
 describe("request bodies", () => {
   it("holds at most BODY_MEMORY_LIMIT_MB of bodies: 800 stalled uploads get 503 past it and 408 within it", async () => {
-    const gateway = gatewayWith({ BODY_MEMORY_LIMIT_MB: "32", REQUEST_TIMEOUT_MS: "3000", HEADERS_TIMEOUT_MS: "3000" });
+    // One address sends all 800 here: the per-address cap would close most of them first.
+    const gateway = gatewayWith({ BODY_MEMORY_LIMIT_MB: "32", REQUEST_TIMEOUT_MS: "3000", HEADERS_TIMEOUT_MS: "3000", MAX_CONNECTIONS_PER_ADDRESS: "0" });
     try {
       const port = Number(new URL(await gateway.listening).port);
       const before = gateway.rssMiB();
@@ -83,9 +84,97 @@ describe("request bodies", () => {
   }, 60_000);
 });
 
+describe("bodies in tiny pieces", () => {
+  it("refuses a body sent as 1-byte chunks with 400 before it costs memory (it used to cost ~400 bytes of RSS each)", async () => {
+    const gateway = gatewayWith({ MAX_CONNECTIONS_PER_ADDRESS: "0" });
+    try {
+      const port = Number(new URL(await gateway.listening).port);
+      const before = gateway.rssMiB();
+      // 14 connections, each a million 1-byte chunks (6 MB on the wire, under the 1 MiB cap), never finished.
+      const piece = Buffer.from("1\r\na\r\n".repeat(10_000));
+      const answers = await Promise.all(Array.from({ length: 14 }, () => new Promise<string>((resolve) => {
+        let data = "";
+        const socket = connect(port, "127.0.0.1", () => {
+          socket.write("POST /api/auth/x HTTP/1.1\r\nHost: g.test\r\nTransfer-Encoding: chunked\r\n\r\n");
+          let sent = 0;
+          const pump = () => {
+            while (sent < 100 && !socket.destroyed && socket.write(piece)) sent += 1;
+            if (sent < 100 && !socket.destroyed) socket.once("drain", pump);
+          };
+          pump();
+        });
+        socket.on("data", (chunk) => (data += chunk.toString("latin1")));
+        socket.on("error", () => undefined);
+        socket.on("close", () => resolve(data));
+        setTimeout(() => socket.destroy(), 10_000);
+      })));
+      for (const answer of answers) if (answer !== "") expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(answers.filter((answer) => answer.includes("arrives in more than 4096 pieces")).length).toBeGreaterThan(0);
+      expect(gateway.rssMiB() - before).toBeLessThan(60);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    } finally {
+      await gateway.stop();
+    }
+  }, 30_000);
+});
+
 describe("connections", () => {
+  it("caps the connections of one address (MAX_CONNECTIONS_PER_ADDRESS), so one client cannot take every slot", async () => {
+    const gateway = gatewayWith({ MAX_CONNECTIONS_PER_ADDRESS: "10", MAX_CONNECTIONS: "1000" });
+    try {
+      const port = Number(new URL(await gateway.listening).port);
+      const sockets: Socket[] = [];
+      const closedSoon: Promise<boolean>[] = [];
+      for (let i = 0; i < 15; i++) {
+        const socket = connect(port, "127.0.0.1");
+        socket.on("error", () => undefined);
+        sockets.push(socket);
+        closedSoon.push(new Promise((resolve) => {
+          socket.once("close", () => resolve(true));
+          setTimeout(() => resolve(false), 1_000);
+        }));
+        await new Promise((resolve) => socket.once("connect", resolve));
+      }
+      expect((await Promise.all(closedSoon)).filter(Boolean)).toHaveLength(5);
+      for (const socket of sockets) socket.destroy();
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it("frees the slots of parked keep-alive connections: a client that fills MAX_CONNECTIONS keeps no one out for long", async () => {
+    const gateway = gatewayWith({ MAX_CONNECTIONS: "50", MAX_CONNECTIONS_PER_ADDRESS: "0" });
+    try {
+      const port = Number(new URL(await gateway.listening).port);
+      // Fill every slot with a connection that made one request and then parks (keep-alive).
+      const parked: Socket[] = [];
+      for (let i = 0; i < 50; i++) {
+        const socket = connect(port, "127.0.0.1");
+        socket.on("error", () => undefined);
+        await new Promise((resolve) => socket.once("connect", resolve));
+        socket.write("GET /healthz HTTP/1.1\r\nHost: g.test\r\n\r\n");
+        await new Promise((resolve) => socket.once("data", resolve));
+        parked.push(socket);
+      }
+      // Another client is turned away at first (that also sweeps the idle ones), then served:
+      // well before the old 72 s keep-alive.
+      const started = Date.now();
+      await waitFor(async () => {
+        try {
+          return (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200;
+        } catch {
+          return false;
+        }
+      }, 6_000, "a newcomer served");
+      expect(Date.now() - started).toBeLessThan(6_000);
+      for (const socket of parked) socket.destroy();
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   it("closes connections past MAX_CONNECTIONS on accept, counts them, and serves again once they are gone", async () => {
-    const gateway = gatewayWith({ MAX_CONNECTIONS: "20" });
+    const gateway = gatewayWith({ MAX_CONNECTIONS: "20", MAX_CONNECTIONS_PER_ADDRESS: "0" });
     try {
       const port = Number(new URL(await gateway.listening).port);
       const sockets: Socket[] = [];

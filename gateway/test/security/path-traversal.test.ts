@@ -101,8 +101,8 @@ describe("plain targets", () => {
   });
 
   it("matches a sub with characters that need encoding", async () => {
-    const token = await fx.token("jöe doe@x");
-    const target = `/api/${encodeURIComponent("jöe doe@x")}/tasks`;
+    const token = await fx.token("joe doe@x+1");
+    const target = `/api/${encodeURIComponent("joe doe@x+1")}/tasks`;
     const response = await sendRaw(fx.gateway.port, rawGet(target, [`Authorization: Bearer ${token}`]));
     expect(response.status).toBe(200);
     expect(fx.upstream.last?.url).toBe(target);

@@ -163,6 +163,14 @@ describe("resets, half-closes and garbage on every raw path", () => {
     await healthyAndSamePid();
   });
 
+  it("never answers a CONNECT pipelined behind an answer in flight (it would be read as that answer)", async () => {
+    upstream.delayMs = 300;
+    const received = await onSocket((s) => s.write(`${authorized()}CONNECT a:1 HTTP/1.1\r\nHost: a:1\r\n\r\n`));
+    upstream.delayMs = 0;
+    expect(received).not.toMatch(/^HTTP\/1\.1 4/);
+    await healthyAndSamePid();
+  });
+
   it("answers headers that never finish with 408 problem+json after HEADERS_TIMEOUT_MS", async () => {
     const started = Date.now();
     const answer = await onSocket((s) => s.write("GET /api/alice/tasks HTTP/1.1\r\nHost: g.test\r\nX-Slow: 1\r\n"));

@@ -38,6 +38,14 @@ describe("Better Auth's cookies", () => {
     expect(legacy.last!.headers.cookie).toBe("theme=dark; lang=en");
   });
 
+  it("are removed however the header spells them: commas, quotes, case", async () => {
+    const token = await mintToken({ key, sub: "alice" });
+    await fetch(`${gateway.url}/api/alice/tasks`, {
+      headers: { authorization: `Bearer ${token}`, cookie: 'a=1, better-auth.session_token=abc; "better-auth.session_data"=x; BETTER-AUTH.dont_remember=1; b=2' },
+    });
+    expect(legacy.last!.headers.cookie).toBe("a=1; b=2");
+  });
+
   it("drop the Cookie header entirely when nothing else is left", async () => {
     const token = await mintToken({ key, sub: "alice" });
     await fetch(`${gateway.url}/api/alice/tasks`, { headers: { authorization: `Bearer ${token}`, cookie: "better-auth.session_token=abc.def" } });

@@ -41,6 +41,18 @@ describe("ambiguous message length", () => {
   });
 });
 
+describe("transfer codings", () => {
+  // Node's parser frames "x, chunked" as chunked (then the gateway refuses it, 501) and refuses
+  // chunked that is not last itself (400); either way nothing coded is forwarded.
+  it.each([["gzip, chunked", 501], ["deflate, chunked", 501], ["Chunked, gzip", 400]])("refuses Transfer-Encoding: %s with %i instead of forwarding coded bytes", async (coding, status) => {
+    const before = fx.forwarded();
+    const response = await sendRaw(fx.gateway.port, post([`Transfer-Encoding: ${coding}`, "Connection: close"], "2\r\n{}\r\n0\r\n\r\n"));
+    expect(response.status).toBe(status);
+    expect(response.headers["content-type"]).toBe("application/problem+json");
+    expect(fx.forwarded()).toBe(before);
+  });
+});
+
 describe("what is forwarded", () => {
   it("forwards a chunked body with one computed Content-Length and no Transfer-Encoding", async () => {
     const body = '{"title":"chunked"}';

@@ -120,6 +120,53 @@ describe("a trickling upstream", () => {
   });
 });
 
+describe("a streamed answer that fails before its first byte", () => {
+  // Headers, then silence, a reset or a malformed chunk: the answer can still be a proper
+  // 504 or 502, and nothing of what the upstream sent (it may carry tokens) is logged.
+  let broken: TcpServer;
+  let brokenUrl: string;
+  let mode: "silence" | "reset" | "bad-chunk" = "silence";
+  beforeAll(async () => {
+    broken = createTcpServer((socket) => {
+      socket.on("error", () => undefined);
+      socket.once("data", () => {
+        socket.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+        if (mode === "reset") setTimeout(() => socket.resetAndDestroy(), 20);
+        if (mode === "bad-chunk") socket.write('zz\r\n{"token":"SESSION-TOKEN-abc123"}\r\n');
+      });
+    });
+    await new Promise<void>((resolve) => broken.listen(0, "127.0.0.1", resolve));
+    brokenUrl = `http://127.0.0.1:${(broken.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise((resolve) => broken.close(resolve)));
+
+  it.each([["silence", 504, "upstream-timeout"], ["reset", 502, "upstream-unavailable"], ["bad-chunk", 502, "upstream-unavailable"]] as const)(
+    "answers %s with %i problem+json",
+    async (which, status, type) => {
+      mode = which;
+      const lines: string[] = [];
+      const { PassThrough } = await import("node:stream");
+      const stream = new PassThrough();
+      stream.on("data", (chunk: Buffer) => lines.push(...chunk.toString().split("\n").filter(Boolean)));
+      const gateway = await startGateway(
+        { JWKS_URL: fx.jwks.url, LEGACY_API_URL: brokenUrl, AUTH_SERVICE_URL: fx.upstream.url, UPSTREAM_TIMEOUT_MS: "500", LOG_LEVEL: "info" },
+        { logger: true, logStream: stream },
+      );
+      try {
+        const response = await fetch(`${gateway.url}/api/alice/tasks`, { headers: { authorization: `Bearer ${await fx.token("alice")}` } });
+        expect(response.status).toBe(status);
+        expect(((await response.json()) as { type: string }).type).toBe(`urn:todo-gateway:problem:${type}`);
+      } finally {
+        await gateway.close();
+      }
+      const text = lines.join("\n");
+      expect(text).not.toContain("SESSION-TOKEN");
+      expect(text).not.toMatch(/"stack"|"level":50/);
+      expect(lines.some((line) => line.includes(`"status":${status}`))).toBe(true);
+    },
+  );
+});
+
 describe("shutdown with requests that never finish", () => {
   let process: ReturnType<typeof startGatewayProcess> | undefined;
   afterEach(async () => {

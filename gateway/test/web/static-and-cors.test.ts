@@ -121,6 +121,16 @@ describe("CORS", () => {
     expect(response.headers.get("access-control-allow-origin")).toBeNull();
   });
 
+  it("keeps Vary: Origin beside the upstream's own Vary, so a shared cache never mixes origins", async () => {
+    fx.upstream.responseHeaders = { vary: "Accept-Encoding" };
+    try {
+      const response = await fetch(`${fx.gateway.url}/api/auth/get-session`, { headers: { origin: ALLOWED } });
+      expect(response.headers.get("vary")).toBe("Origin, Accept-Encoding");
+    } finally {
+      fx.upstream.responseHeaders = {};
+    }
+  });
+
   it("drops the upstream's own CORS headers", async () => {
     fx.upstream.responseHeaders = { "access-control-allow-origin": "*", "access-control-allow-credentials": "true" };
     try {
