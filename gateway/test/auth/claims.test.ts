@@ -49,6 +49,20 @@ describe("isHeaderSafeClaim", () => {
   });
 });
 
+describe("isHeaderSafeClaim and trimming upstreams", () => {
+  // Its contract: "nothing at either end, so no upstream can read it differently after
+  // trimming". JavaScript's trim() removes U+00A0 and Python's str.strip() removes U+00A0 and
+  // U+0085 (both Latin-1, so both pass the obs-text range at the ends today).
+  it.each([
+    ["a trailing no-break space (U+00A0)", "alice\u00a0"],
+    ["a leading no-break space (U+00A0)", "\u00a0alice"],
+    ["a trailing next-line character (U+0085)", "alice\u0085"],
+    ["a leading next-line character (U+0085)", "\u0085alice"],
+  ])("refuses %s, which a trimming upstream reads as another value", (_behaviour, value) => {
+    expect(isHeaderSafeClaim(value)).toBe(false);
+  });
+});
+
 describe("checkNumericDates", () => {
   it.each([
     ["no date claims", {}],

@@ -4,8 +4,10 @@
  * attacks over sockets are in security/authorization-header.test.ts.
  */
 import { describe, expect, it } from "vitest";
+import { parseCompactJws } from "../../src/auth/compact-jws.ts";
 import { InvalidAuthRequestError, InvalidTokenError, MissingTokenError } from "../../src/errors.ts";
 import { extractBearerToken } from "../../src/pipeline/extract.ts";
+import { b64url } from "../helpers/tokens.ts";
 
 const MAX_TOKEN_BYTES = 64;
 const TOKEN = "aaa.bbb.ccc";
@@ -85,5 +87,24 @@ describe("extractBearerToken refuses", () => {
   it("counts a second header before it looks at the first one's scheme", () => {
     const error = refusal(() => extractBearerToken(["Authorization", "Basic eDp5", "Authorization", "Basic eDp5"], MAX_TOKEN_BYTES));
     expect(error).toBeInstanceOf(InvalidAuthRequestError);
+  });
+});
+
+describe("whitespace that is not HTTP whitespace", () => {
+  // CONTRACT §4: `Authorization: Bearer <jwt>` where <jwt> has strict base64url segments, and
+  // "anything else is an invalid token". Node passes a 0xA0 byte through as U+00A0; JavaScript's
+  // trim() removes it, so the gateway verifies one spelling and forwards another.
+  const jws = `${b64url({ alg: "EdDSA" })}.${b64url({ sub: "alice" })}.${b64url("signature")}`;
+  const read = (value: string) => parseCompactJws(extractBearerToken(["Authorization", value], 4096));
+
+  it("reads the well-formed token (control)", () => {
+    expect(read(`Bearer ${jws}`).payload).toEqual({ sub: "alice" });
+  });
+
+  it.each([
+    ["a trailing no-break space", `Bearer ${jws}\u00a0`],
+    ["a leading no-break space", `Bearer \u00a0${jws}`],
+  ])("treats a token with %s as an invalid token, not as the token without it", (_behaviour, value) => {
+    expect(() => read(value)).toThrow(InvalidTokenError);
   });
 });
