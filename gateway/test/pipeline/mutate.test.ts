@@ -294,8 +294,7 @@ describe("claim-mapped headers", () => {
 
   it.each([
     ["a plain string", "acme", "acme"],
-    ["a string with inner spaces and tabs", "acme corp\tEU", "acme corp\tEU"],
-    ["Latin-1 text", "café", "café"],
+    ["a string with inner spaces", "acme corp EU", "acme corp EU"],
     ["a number", 42, "42"],
     ["zero", 0, "0"],
     ["a fraction", 1.5, "1.5"],
@@ -315,6 +314,8 @@ describe("claim-mapped headers", () => {
     ["a carriage return", "acme\r"],
     ["a NUL", "ac\u0000me"],
     ["a DEL", "acme\u007f"],
+    ["an inner tab", "acme corp\tEU"],
+    ["Latin-1 text (an upstream reading UTF-8 would see other characters)", "café"],
     ["text beyond Latin-1", "acme€"],
     ["an emoji", "😀"],
     ["null", null],
