@@ -7,7 +7,7 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { StartFailure, startChild, type ChildService } from "@todo-gateway/config";
+import { DEFAULT_SHUTDOWN_TIMEOUT_S, StartFailure, startChild, type ChildService } from "@todo-gateway/config";
 
 interface ServiceEntry {
   readonly name: string;
@@ -47,8 +47,10 @@ async function stopAll(reason: string | undefined, exitCode: number): Promise<ne
   if (!stopping) {
     stopping = true;
     if (reason) process.stderr.write(`start: ${reason}; stopping the other services\n`);
-    // Reverse order: the gateway first, so nothing is left calling a stopped service.
-    for (const service of [...running].reverse()) await service.stop(10_000);
+    // Reverse order: the gateway first, so nothing is left calling a stopped service. Each gets
+    // its own shutdown deadline and a little more before it is killed.
+    const graceMs = (Number(env.SHUTDOWN_TIMEOUT_S) || DEFAULT_SHUTDOWN_TIMEOUT_S) * 1000 + 5_000;
+    for (const service of [...running].reverse()) await service.stop(graceMs);
   }
   process.exit(exitCode);
 }

@@ -190,7 +190,7 @@ export function readCold(ctx: BenchContext, pool = new FreshTokenPool(ctx)): Sce
   };
 }
 
-/** The crud-mix proportions (CONTRACT §7 operations on the user's own tasks). */
+/** The crud-mix proportions (docs/behaviour.md §7 operations on the user's own tasks). */
 export const CRUD_MIX = Object.freeze({ list: 0.7, create: 0.1, toggle: 0.1, update: 0.05, delete: 0.05 });
 
 /**

@@ -43,10 +43,10 @@ export interface GatewayConfig {
     readonly audience: string | undefined;
     /** `JWT_CLOCK_TOLERANCE_S`: leeway on exp / nbf / iat, in seconds. */
     readonly clockToleranceS: number;
-    /** Largest accepted token, in bytes (CONTRACT §6: 8 KiB). */
+    /** Largest accepted token, in bytes (docs/behaviour.md §9.1: 8 KiB). */
     readonly maxTokenBytes: number;
   };
-  /** Largest accepted request body, in bytes (CONTRACT §6: 1 MiB). */
+  /** Largest accepted request body, in bytes (docs/behaviour.md §9.1: 1 MiB). */
   readonly bodyLimitBytes: number;
   /** Bounds on what clients can make the gateway hold; each past its bound is refused, not queued. */
   readonly limits: {

@@ -3,7 +3,7 @@ import { compileKnownPattern, type PatternSegment } from "./path-pattern.ts";
 /**
  * The route table as data. The gateway proxies nothing that is not listed here (deny by
  * default). A path pattern is a list of `/`-separated segments: a literal, a `{name}`
- * parameter matching one non-empty segment, or a final `*` matching the rest of the path.
+ * parameter matching one non-empty segment, or a final `*` matching one or more non-empty segments.
  * Tables are written in JSON or YAML (see route-table.ts and config/README.md); the default
  * one is config/default-routes.yaml.
  */

@@ -21,7 +21,7 @@ function problemsOf(env: Record<string, string>): string[] {
 }
 
 describe("gateway configuration", () => {
-  it("has the CONTRACT §2 defaults", () => {
+  it("has the defaults of docs/behaviour.md §2.1", () => {
     const config = loadGatewayConfig({});
     expect(config).toMatchObject({
       host: "127.0.0.1",

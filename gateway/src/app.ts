@@ -89,7 +89,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
     trustProxy: false,
     // Draining, Host and body limits are the pipeline's: answered as problem+json like any refusal.
     return503OnClosing: false,
-    // A backstop only: the body reader answers 408 at REQUEST_TIMEOUT_MS. Node checks header and
+    // A backstop only: the body reader answers 408 REQUEST_TIMEOUT_MS after it starts reading. Node checks header and
     // request deadlines on connectionsCheckingInterval (its default is 30 s).
     requestTimeout: config.limits.requestTimeoutMs + 5_000,
     http: { requireHostHeader: false, connectionsCheckingInterval: 1_000 },

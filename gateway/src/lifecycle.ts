@@ -26,10 +26,10 @@ export interface ConnectionLimits {
   readonly maxConnections: number;
   /** Connections one client address may hold open (0 = no limit). */
   readonly maxConnectionsPerAddress: number;
-  /** Node keeps this many header lines; the guard refuses a request that reaches it. */
+  /** Node keeps this many header lines; the pipeline (admit) refuses a request that reaches it. */
   readonly maxHeadersCount: number;
   readonly headersTimeoutMs: number;
-  /** Node's backstop for a request that never completes; the body reader answers 408 before it. */
+  /** Node's backstop for a request that never completes (it closes without an answer); the body reader answers 408 first. */
   readonly requestTimeoutMs: number;
 }
 

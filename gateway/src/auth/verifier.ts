@@ -25,7 +25,7 @@ export interface VerifierOptions {
 }
 
 /**
- * Verifies bearer tokens (CONTRACT §4) and remembers the good ones until their `exp`, so a
+ * Verifies bearer tokens (docs/behaviour.md §4.2–§4.5) and remembers the good ones until their `exp`, so a
  * repeated token costs one map lookup. Tokens whose signature failed are remembered too (in a
  * separate bounded cache), so replaying one forged token costs nothing either; both caches are
  * bounded by bytes. Every verdict carries the key generation it was reached under, and one from

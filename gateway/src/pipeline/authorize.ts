@@ -5,7 +5,7 @@ import type { RouteMatch } from "./match.ts";
 
 /**
  * The route's rules on a verified token: required claims (equal to one of the listed values,
- * or, for an array claim such as scopes, containing one), then ownership (CONTRACT §5): the
+ * or, for an array claim such as scopes, containing one), then ownership (docs/behaviour.md §5.1): the
  * path parameter, percent-decoded, must equal the claim exactly (case-sensitive).
  */
 export function authorize(match: RouteMatch, identity: VerifiedToken): void {

@@ -1,7 +1,7 @@
 import { InvalidAuthRequestError, InvalidTokenError, MissingTokenError } from "../errors.ts";
 
 /**
- * Finds the bearer token (CONTRACT §4): only from one `Authorization` header. Node keeps just
+ * Finds the bearer token (docs/behaviour.md §4.1): only from one `Authorization` header. Node keeps just
  * the first of repeated Authorization headers in `req.headers`, so the raw list is counted.
  */
 export function extractBearerToken(rawHeaders: readonly string[], maxTokenBytes: number): string {

@@ -1,7 +1,7 @@
 import { MalformedTargetError, UnsupportedFramingError } from "../errors.ts";
 
 /**
- * The canonical-target check (CONTRACT §5). A request target is accepted only in plain
+ * The canonical-target check (docs/behaviour.md §5.3). A request target is accepted only in plain
  * origin-form; anything an upstream might normalize differently from us is refused, never
  * rewritten, so the path we authorize is the path the upstream sees.
  */

@@ -91,7 +91,7 @@ describe("extractBearerToken refuses", () => {
 });
 
 describe("whitespace that is not HTTP whitespace", () => {
-  // CONTRACT §4: `Authorization: Bearer <jwt>` where <jwt> has strict base64url segments, and
+  // docs/behaviour.md §4.1: `Authorization: Bearer <jwt>` where <jwt> has strict base64url segments, and
   // "anything else is an invalid token". Node passes a 0xA0 byte through as U+00A0; JavaScript's
   // trim() removes it, so the gateway verifies one spelling and forwards another.
   const jws = `${b64url({ alg: "EdDSA" })}.${b64url({ sub: "alice" })}.${b64url("signature")}`;

@@ -1,7 +1,7 @@
 /**
  * Attack: confuse the credential source. Two Authorization headers (a proxy and the gateway
  * might each pick a different one), a token smuggled in the query string or a cookie, another
- * scheme, an empty bearer. Only one `Authorization: Bearer <jwt>` header counts (CONTRACT §4);
+ * scheme, an empty bearer. Only one `Authorization: Bearer <jwt>` header counts (docs/behaviour.md §4.1);
  * every challenge follows RFC 6750 §3 exactly.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
