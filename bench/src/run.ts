@@ -117,6 +117,7 @@ async function startStack(options: BenchOptions, issuer: TokenIssuer): Promise<S
       JWT_ISSUER: BENCH_ISSUER,
       JWT_AUDIENCE: BENCH_AUDIENCE,
       JWT_ALGORITHMS: "EdDSA",
+      REVOCATION_SOURCE: "off",
       LOG_LEVEL: options.gatewayLogLevel,
       NODE_ENV: CHILD_NODE_ENV,
     },

@@ -93,6 +93,12 @@ describe("gateway configuration", () => {
     [{ SHUTDOWN_TIMEOUT_S: "0" }, "SHUTDOWN_TIMEOUT_S: 0 is out of range (1-3600)"],
     [{ UPSTREAM_MAX_QUEUE: "-5" }, 'UPSTREAM_MAX_QUEUE: "-5" is not a whole number'],
     [{ MAX_EVENT_LOOP_DELAY_MS: "x" }, 'MAX_EVENT_LOOP_DELAY_MS: "x" is not a whole number'],
+    [{ REDIS_URL: "http://cache:6379" }, "REDIS_URL: must be a redis:// or rediss:// URL"],
+    [{ REDIS_URL: "redis://user:pa55word@" }, "REDIS_URL: is not a URL such as redis://host:6379"],
+    [{ REVOCATION_SOURCE: "redis" }, "REVOCATION_SOURCE: redis needs REDIS_URL"],
+    [{ REVOCATION_SOURCE: "carrier-pigeon" }, 'REVOCATION_SOURCE: "carrier-pigeon" is not one of redis, feed, off'],
+    [{ REVOCATION_FAIL_MODE: "ajar" }, 'REVOCATION_FAIL_MODE: "ajar" is not one of open, closed'],
+    [{ JWT_ALGORITHMS: "HS256", BETTER_AUTH_SECRET: "an-hs256-shared-secret-of-at-least-32-bytes!", REVOCATION_SOURCE: "feed" }, "REVOCATION_SOURCE: feed needs a JWKS"],
   ])("reports %j as one line naming the variable", (env, expected) => {
     const problems = problemsOf(env);
     expect(problems).toHaveLength(1);
@@ -121,6 +127,14 @@ describe("gateway configuration", () => {
     // Its own secret for the upstream, or no HS* accepted: fine.
     expect(() => loadGatewayConfig({ JWT_ALGORITHMS: "EdDSA,HS256", BETTER_AUTH_SECRET: secret, GATEWAY_CONFIG: MINTING_TABLE, UPSTREAM_SECRET: `${secret}-other` })).not.toThrow();
     expect(() => loadGatewayConfig({ GATEWAY_CONFIG: MINTING_TABLE, UPSTREAM_SECRET: secret })).not.toThrow();
+  });
+
+  it("reads revocation events from Redis when REDIS_URL is set, else from the auth-service's feed", () => {
+    expect(loadGatewayConfig({}).revocation).toEqual({ source: "feed", feedUrl: "http://127.0.0.1:3001/internal/revocations", failMode: "open" });
+    expect(loadGatewayConfig({ REDIS_URL: "redis://cache:6379/0", REVOCATION_FAIL_MODE: "closed" }).revocation).toEqual({ source: "redis", redisUrl: "redis://cache:6379/0", failMode: "closed" });
+    expect(loadGatewayConfig({ JWT_ALGORITHMS: "HS256", BETTER_AUTH_SECRET: "an-hs256-shared-secret-of-at-least-32-bytes!" }).revocation).toEqual({ source: "off" });
+    // A password in REDIS_URL never reaches a problem line.
+    expect(problemsOf({ REDIS_URL: "ftp://u:hunter2@x" }).join("\n")).not.toContain("hunter2");
   });
 
   it("never echoes a long secret-looking value in full", () => {

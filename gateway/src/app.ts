@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { requestIdFrom, type GatewayConfig, type RouteTable } from "@todo-gateway/config";
+import { Revocations } from "./revocation/index.ts";
 import { RouteTables } from "./active-route-table.ts";
 import { KeyResolver } from "./auth/keys.ts";
 import { TokenVerifier } from "./auth/verifier.ts";
@@ -61,6 +62,16 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
     },
   });
   const verifier = new TokenVerifier({ jwt: config.jwt, keys, now });
+  const revocations = new Revocations(config.revocation, keys, {
+    issuer: config.jwt.issuer, clockToleranceS: config.jwt.clockToleranceS, now,
+    events: {
+      onRefusedEvent: (reason) => warnings.warn("revocation-event", `revocation event ignored: ${reason}`),
+      onSourceFailure: (error) => warnings.warn("revocation-source", `revocation source failed (${describeCause(error)}); ${config.revocation.source === "off" ? "" : config.revocation.failMode === "closed" ? "protected routes answer 503 until it is back" : "serving with the revocations already known"}`),
+      onUnreachableAtStart: (source, error) => {
+        process.stderr.write(`gateway: revocation source ${source} unreachable at start (${describeCause(error)}); retrying, /readyz reports revocations: missing\n`);
+      },
+    },
+  });
   const tables = new RouteTables(config.routeTable, {
     onFailure: (upstream, error) => warnings.warn(`upstream:${upstream}`, `${error.detail} (${describeCause(error.cause ?? error.code)})`, { upstream, reason: error.code }),
   });
@@ -69,11 +80,11 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
   const bodyBudget = new BodyBudget(config.limits.bodyMemoryBytes);
   const targets = createTargets({
     upstream: createUpstreamTarget({ bodies: { budget: bodyBudget, maxBytes: config.bodyLimitBytes, timeoutMs: config.limits.requestTimeoutMs }, now }),
-    ops: createOpsTarget({ tables, keys, verifier, metrics, readiness: new ReadinessProbe(), eventLoop, bodyBudget }),
+    ops: createOpsTarget({ tables, keys, verifier, metrics, readiness: new ReadinessProbe(), eventLoop, bodyBudget, revocations }),
     webClient: new StaticFiles(config.webClientDir),
   });
   const pipeline = new RequestPipeline({
-    tables, verifier, targets, recorder, drain, eventLoop, cors: new CorsPolicy(config.corsOrigins),
+    tables, verifier, revocations, targets, recorder, drain, eventLoop, cors: new CorsPolicy(config.corsOrigins),
     maxHeaderCount: config.limits.maxHeaderCount, maxTokenBytes: config.jwt.maxTokenBytes,
   });
 
@@ -139,10 +150,12 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
   app.addHook("onClose", async () => {
     keys.close();
     eventLoop.stop();
-    await tables.close();
+    await Promise.all([tables.close(), revocations.close()]);
   });
 
   eventLoop.start();
   await keys.start();
+  // After the keys (events are verified with them): a gateway starts with the current record.
+  await revocations.start();
   return app;
 }

@@ -21,6 +21,7 @@ export type GatewayErrorCode =
   | "overloaded"
   | "shutting_down"
   | "upstream_busy"
+  | "revocations_unavailable"
   | "upstream_unavailable"
   | "upstream_timeout"
   | "client_aborted"
@@ -151,6 +152,14 @@ export class ShuttingDownError extends GatewayError {
   readonly status = 503;
   readonly title = "Service unavailable";
   override readonly retryAfterS = 1;
+}
+
+/** `REVOCATION_FAIL_MODE=closed` and the revocation source is unreachable: protected routes wait. */
+export class RevocationsUnavailableError extends GatewayError {
+  readonly code = "revocations_unavailable";
+  readonly status = 503;
+  readonly title = "Service unavailable";
+  override readonly retryAfterS = 5;
 }
 
 /** Every connection to the upstream is busy and its waiting queue is full. */

@@ -11,6 +11,8 @@ interface Histogram {
   count: number;
 }
 
+import type { RevocationStatus } from "../revocation/index.ts";
+
 /** Figures read at scrape time from the parts that own them. */
 export interface Gauges {
   readonly jwksKeys: number;
@@ -19,6 +21,7 @@ export interface Gauges {
   readonly bodyBytesHeld: number;
   readonly eventLoopLagMs: number;
   readonly upstreams: readonly { readonly name: string; readonly pending: number; readonly up: boolean | undefined }[];
+  readonly revocations: RevocationStatus;
 }
 
 export class Metrics {
@@ -108,6 +111,15 @@ export class Metrics {
     for (const upstream of gauges.upstreams) lines.push(`gateway_upstream_pending{upstream="${upstream.name}"} ${upstream.pending}`);
     family("gateway_upstream_up", "gauge", "1 when the upstream answered the last readiness probe, 0 when not (absent before the first probe).");
     for (const upstream of gauges.upstreams) if (upstream.up !== undefined) lines.push(`gateway_upstream_up{upstream="${upstream.name}"} ${upstream.up ? 1 : 0}`);
+
+    if (gauges.revocations.enabled) {
+      family("gateway_revocation_connected", "gauge", "1 while the revocation source (Redis or the feed) is connected and current.");
+      lines.push(`gateway_revocation_connected ${gauges.revocations.loaded && gauges.revocations.connected ? 1 : 0}`);
+      family("gateway_revocation_lag_seconds", "gauge", "Age of the newest revocation event when it was applied.");
+      if (!Number.isNaN(gauges.revocations.lagSeconds)) lines.push(`gateway_revocation_lag_seconds ${gauges.revocations.lagSeconds}`);
+      family("gateway_revocations_held", "gauge", "Revoked sessions and users held (each until no token it covers can be valid).");
+      lines.push(`gateway_revocations_held ${gauges.revocations.held}`);
+    }
 
     family("gateway_request_duration_seconds", "histogram", "Time from request to response, by route.");
     for (const [route, histogram] of this.latency) {

@@ -1,4 +1,5 @@
 import type { KeyResolver } from "../auth/keys.ts";
+import type { RevocationStatus } from "../revocation/index.ts";
 import type { UpstreamPool } from "../targets/upstream-pool.ts";
 
 export type CheckResult = "ok" | "missing";
@@ -19,6 +20,7 @@ export interface ReadinessInputs {
   readonly required: ReadonlySet<string>;
   /** True while the gateway sheds load (event-loop lag). */
   readonly overloaded: boolean;
+  readonly revocations: RevocationStatus;
 }
 
 const PROBE_TIMEOUT_MS = 1_000;
@@ -45,6 +47,15 @@ export class ReadinessProbe {
       const ok = this.results.get(upstream)?.ok === true;
       checks[`upstream:${upstream.name}`] = ok ? "ok" : "missing";
       if (!ok && inputs.required.has(upstream.name)) missing.push(`upstream ${upstream.name} not answering`);
+    }
+    const revocations = inputs.revocations;
+    if (revocations.enabled) {
+      // Ready only once the current record was read; after that, a lost source fails readiness
+      // in closed mode only (open mode serves with the last view and says so here).
+      const fresh = revocations.loaded && revocations.connected;
+      checks.revocations = fresh ? "ok" : "missing";
+      if (!revocations.loaded) missing.push("revocations not loaded yet");
+      else if (!fresh && revocations.failMode === "closed") missing.push("revocation source unreachable (REVOCATION_FAIL_MODE=closed)");
     }
     checks.load = inputs.overloaded ? "missing" : "ok";
     if (inputs.overloaded) missing.push("shedding load (event loop lagging)");

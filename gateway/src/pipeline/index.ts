@@ -5,6 +5,7 @@ import { ClientAbortedError, HeadersTooLargeError, OverloadedError, RouteNotFoun
 import type { DrainState } from "../lifecycle.ts";
 import type { EventLoopMonitor } from "../ops/event-loop.ts";
 import type { Recorder } from "../ops/recorder.ts";
+import type { Revocations } from "../revocation/index.ts";
 import { toGatewayError, writeProblem } from "../respond.ts";
 import type { createTargets } from "../targets/index.ts";
 import { authenticate } from "./authenticate.ts";
@@ -22,6 +23,8 @@ type PipelinedSocket = IncomingMessage["socket"] & { [PIPELINED]?: (() => void)[
 export interface PipelineDeps {
   readonly tables: RouteTables;
   readonly verifier: TokenVerifier;
+  /** Revoked sessions and users (docs/revocation.md): a revoked token is refused like an invalid one. */
+  readonly revocations: Revocations;
   readonly targets: ReturnType<typeof createTargets>;
   readonly recorder: Recorder;
   readonly cors: CorsPolicy;
@@ -37,7 +40,7 @@ export interface PipelineDeps {
 /**
  * The life of a request, in order, in one place (Ory Oathkeeper's request handler):
  *
- *   admit → guard → match → shed → extract → authenticate → authorize → [new stages] → target
+ *   admit → guard → match → shed → extract → authenticate → revocation → authorize → [new stages] → target
  *
  * Each stage adds to the request's {@link Outcome} or throws a typed refusal; the target (an
  * upstream, the web client's files, a redirect, the gateway's own endpoints) answers what got
@@ -132,11 +135,12 @@ export class RequestPipeline {
     if (eventLoop.overloaded && match.route.spec.target.kind !== "ops") throw new OverloadedError("the gateway is overloaded; try again shortly");
 
     if (match.route.spec.auth === "jwt") {
-      // extract → authenticate → authorize.
+      // extract → authenticate → revocation → authorize.
       const token = extractBearerToken(req.rawHeaders, this.deps.maxTokenBytes);
       const identity = (outcome.identity = await authenticate(verifier, token, outcome));
+      this.deps.revocations.check(identity);
       authorize(match, identity);
-      // New stages go here (revocation, rate limits): each reads the outcome and throws a refusal.
+      // New stages go here (rate limits): each reads the outcome and throws a refusal.
     }
 
     // target: the route's kind answers (an upstream mutates the headers, forwards and relays).

@@ -5,6 +5,7 @@ import type { TokenVerifier } from "../auth/verifier.ts";
 import type { EventLoopMonitor } from "../ops/event-loop.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { ReadinessProbe } from "../ops/readiness.ts";
+import type { Revocations } from "../revocation/index.ts";
 import type { BodyBudget } from "./request-body.ts";
 
 export interface OpsTargetDeps {
@@ -15,6 +16,7 @@ export interface OpsTargetDeps {
   readonly readiness: ReadinessProbe;
   readonly eventLoop: EventLoopMonitor;
   readonly bodyBudget: BodyBudget;
+  readonly revocations: Revocations;
 }
 
 function json(res: ServerResponse, status: number, body: unknown, contentType = "application/json; charset=utf-8"): void {
@@ -33,6 +35,7 @@ export function createOpsTarget(deps: OpsTargetDeps) {
         const table = deps.tables.current;
         const state = await deps.readiness.check({
           keys: deps.keys, upstreams: [...table.upstreams.values()], required: table.protectedUpstreams, overloaded: deps.eventLoop.overloaded,
+          revocations: deps.revocations.status,
         });
         if (state.ready) return json(res, 200, { status: "ready", checks: state.checks });
         return json(res, 503, {
@@ -43,7 +46,7 @@ export function createOpsTarget(deps: OpsTargetDeps) {
       case "metrics": {
         const text = deps.metrics.render({
           jwksKeys: deps.keys.keyCount, tokenCacheEntries: deps.verifier.cachedTokens, ready: deps.keys.ready,
-          bodyBytesHeld: deps.bodyBudget.usedBytes, eventLoopLagMs: deps.eventLoop.lastLagMs,
+          bodyBytesHeld: deps.bodyBudget.usedBytes, eventLoopLagMs: deps.eventLoop.lastLagMs, revocations: deps.revocations.status,
           upstreams: [...deps.tables.current.upstreams.values()].map((upstream) => ({ name: upstream.name, pending: upstream.pending, up: deps.readiness.lastResult(upstream) })),
         });
         res.writeHead(200, ["content-type", "text/plain; version=0.0.4; charset=utf-8", "cache-control", "no-store", "content-length", String(Buffer.byteLength(text))]);

@@ -17,7 +17,8 @@ export interface RunningGateway {
  * issuer and audience and a pinned clock, and listens on a free loopback port.
  */
 export async function startGateway(env: Record<string, string>, deps: GatewayDeps = {}): Promise<RunningGateway> {
-  const config = loadGatewayConfig({ JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, UPSTREAM_TIMEOUT_MS: "2000", ...env });
+  // Revocation off unless a test turns it on: most fixtures have no auth-service to read events from.
+  const config = loadGatewayConfig({ JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, UPSTREAM_TIMEOUT_MS: "2000", REVOCATION_SOURCE: "off", ...env });
   const app = await buildApp(config, { logger: false, now: () => NOW_MS, ...deps });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const port = (app.server.address() as AddressInfo).port;

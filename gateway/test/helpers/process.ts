@@ -21,7 +21,7 @@ export interface GatewayProcess {
 export function startGatewayProcess(env: Record<string, string>): GatewayProcess {
   const child = spawn(process.execPath, ["--import", "tsx", "gateway/src/server.ts"], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH, GATEWAY_PORT: "0", ...env },
+    env: { PATH: process.env.PATH, GATEWAY_PORT: "0", REVOCATION_SOURCE: "off", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";

@@ -42,3 +42,14 @@ export function withSegments(token: string, replace: { header?: string; payload?
   const [header, payload, signature] = token.split(".");
   return [replace.header ?? header, replace.payload ?? payload, replace.signature ?? signature].join(".");
 }
+
+/** A revocation event (docs/revocation.md §1), signed like the auth-service signs them unless `header` says otherwise. */
+export async function mintRevocationEvent(
+  key: SigningKey,
+  claims: Record<string, unknown>,
+  { header = {}, iat = Math.floor(Date.now() / 1000), lifetimeS = 960, issuer = ISSUER } = {} as { header?: Record<string, unknown>; iat?: number; lifetimeS?: number; issuer?: string },
+): Promise<string> {
+  return new SignJWT({ iss: issuer, aud: "urn:todo-gateway:revocations", jti: `ev-${Math.random().toString(36).slice(2)}`, iat, exp: iat + lifetimeS, ...claims })
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "revocation+jwt", ...header } as { alg: string })
+    .sign(key.privateKey);
+}
