@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "./errors.ts";
@@ -65,6 +66,8 @@ export interface GatewayConfig {
     /** `MAX_EVENT_LOOP_DELAY_MS` (500; 0 = off): while the event loop lags more, new requests get 503. */
     readonly maxEventLoopDelayMs: number;
   };
+  /** `GATEWAY_WORKERS` (1): gateway processes on the one port (node:cluster); `auto` = available cores. */
+  readonly workers: number;
   /** `SHUTDOWN_TIMEOUT_S` (25): on SIGTERM, in-flight requests get this long; then connections are closed. */
   readonly shutdownTimeoutS: number;
   /** Where revocation events come from (docs/revocation.md). */
@@ -147,6 +150,7 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
       maxEventLoopDelayMs: env.integer("MAX_EVENT_LOOP_DELAY_MS", GATEWAY_DEFAULTS.maxEventLoopDelayMs, { max: 60_000 }),
     },
     shutdownTimeoutS: readShutdownTimeout(env),
+    workers: readWorkers(env),
     revocation: readRevocation(env, authUrl, needsJwks),
     routeTableFile: readRouteTableFile(env),
     routeTable: { source: "", upstreams: {}, routes: [] },
@@ -208,6 +212,13 @@ function readRevocation(env: EnvReader, authUrl: string, hasJwks: boolean): Gate
     return { source, redisUrl, failMode };
   }
   return { source, feedUrl: env.httpUrl("REVOCATION_FEED_URL", `${authUrl}${REVOCATION_FEED_PATH}`), failMode };
+}
+
+function readWorkers(env: EnvReader): number {
+  const value = env.optionalString("GATEWAY_WORKERS");
+  if (value === undefined) return 1;
+  if (value.trim().toLowerCase() === "auto") return availableParallelism();
+  return env.integer("GATEWAY_WORKERS", 1, { min: 1, max: 1024 });
 }
 
 function readAlgorithms(env: EnvReader): JwtAlgorithm[] {

@@ -16,7 +16,7 @@ export {
 } from "./gateway.ts";
 export {
   AUTH_MODES, HMAC_ALGORITHMS, HTTP_METHODS, OPS_ROUTES,
-  type AuthMode, type ClaimValue, type HmacAlgorithm, type HttpMethod, type RouteSpec, type RouteTarget, type UpstreamCredentials,
+  type AuthMode, type ClaimValue, type HmacAlgorithm, type HttpMethod, type RouteRateLimit, type RouteSpec, type RouteTarget, type UpstreamCredentials,
 } from "./routes.ts";
 export type { RouteFile, RouteFileMint, RouteFileRoute, RouteFileUpstream } from "./route-file-format.ts";
 export {

@@ -43,6 +43,13 @@ export interface RouteFileRoute {
   claims?: Record<string, ClaimValue | ClaimValue[]>;
   headers?: Record<string, string>;
   credentials?: "forward" | "strip" | { mint: RouteFileMint };
+  rateLimit?: "off" | RouteFileRateLimit;
+}
+
+export interface RouteFileRateLimit {
+  perUser?: number;
+  perAddress?: number;
+  windowS?: number;
 }
 
 export interface RouteFileMint {
@@ -167,13 +174,16 @@ const code = (value: string) => `\`${value}\``;
 const whole = (minimum: number, maximum: number) => ({ type: "integer", minimum, maximum }) as const;
 /** One of `values`, `fallback` when left out (typed, so the validator's default is the schema's). */
 const choice = <T extends string>(values: readonly T[], fallback: NoInfer<T>) => ({ enum: values, default: fallback });
-const ref = (definition: "upstream" | "route" | "mint") => ({ $ref: `#/definitions/${definition}` });
+const ref = (definition: "upstream" | "route" | "mint" | "rate-limit") => ({ $ref: `#/definitions/${definition}` });
 const claimValue = { type: ["string", "number", "boolean"] } as const satisfies JsonSchema;
 
 const TIMEOUT_MS = whole(1, 3_600_000);
 const MAX_CONNECTIONS = whole(1, 65_536);
 const MAX_QUEUE = whole(0, 1_000_000);
 const TTL_SECONDS = whole(1, 3600);
+/** Requests per window, and the window: the same ranges as RATE_LIMIT_PER_USER / _PER_ADDRESS / _WINDOW_S. */
+export const RATE_LIMIT_REQUESTS = whole(1, 1_000_000_000);
+export const RATE_LIMIT_WINDOW_S = whole(1, 86_400);
 const ONE_TARGET = `none; exactly one of ${ROUTE_TARGET_FIELDS.map(code).join(", ")} is required`;
 
 export const TOP_LEVEL_FORMAT = {
@@ -289,8 +299,35 @@ export const ROUTE_FORMAT = {
         ],
       },
     },
+    rateLimit: {
+      default: "`RATE_LIMIT_PER_USER`, `RATE_LIMIT_PER_ADDRESS` per `RATE_LIMIT_WINDOW_S`",
+      meaning: "`off`, or `{ perUser, perAddress, windowS }`: this route's own limits, counted apart from the defaults (fields left out take the defaults); past one, 429 with `Retry-After` and `RateLimit-*` headers. `perUser` counts by `sub`, on `auth: jwt` routes only",
+      schema: { oneOf: [{ const: "off" }, ref("rate-limit")] },
+    },
   },
 } satisfies ObjectFormat<RouteFileRoute>;
+
+export const RATE_LIMIT_FORMAT = {
+  title: "rateLimit",
+  description: "A route's own rate limits (fixed windows, counted in Redis when REDIS_URL is set).",
+  fields: {
+    perUser: {
+      default: code("RATE_LIMIT_PER_USER"),
+      meaning: `requests one \`sub\` may make in a window (${RATE_LIMIT_REQUESTS.minimum}–${RATE_LIMIT_REQUESTS.maximum}); \`auth: jwt\` routes only`,
+      schema: RATE_LIMIT_REQUESTS,
+    },
+    perAddress: {
+      default: code("RATE_LIMIT_PER_ADDRESS"),
+      meaning: `requests one client address may make in a window (${RATE_LIMIT_REQUESTS.minimum}–${RATE_LIMIT_REQUESTS.maximum}; the address behind \`TRUSTED_PROXIES\`)`,
+      schema: RATE_LIMIT_REQUESTS,
+    },
+    windowS: {
+      default: code("RATE_LIMIT_WINDOW_S"),
+      meaning: `the window, in seconds (${RATE_LIMIT_WINDOW_S.minimum}–${RATE_LIMIT_WINDOW_S.maximum})`,
+      schema: RATE_LIMIT_WINDOW_S,
+    },
+  },
+} satisfies ObjectFormat<RouteFileRateLimit>;
 
 export const MINT_FORMAT = {
   title: "credentials.mint",
@@ -336,6 +373,7 @@ export const ROUTE_FILE_FORMAT = deepFreeze({
   upstream: UPSTREAM_FORMAT,
   route: ROUTE_FORMAT,
   mint: MINT_FORMAT,
+  "rate-limit": RATE_LIMIT_FORMAT,
 } as const);
 export type RouteFileObject = keyof typeof ROUTE_FILE_FORMAT;
 

@@ -9,7 +9,7 @@
  */
 import { fileURLToPath } from "node:url";
 import {
-  JWT_ONLY_FIELDS, MINT_FORMAT, ROUTE_FORMAT, ROUTE_TARGET_FIELDS, TOP_LEVEL_FORMAT, UPSTREAM_FORMAT, defaultInWords,
+  JWT_ONLY_FIELDS, MINT_FORMAT, RATE_LIMIT_FORMAT, ROUTE_FORMAT, ROUTE_TARGET_FIELDS, TOP_LEVEL_FORMAT, UPSTREAM_FORMAT, defaultInWords,
   type AnyObjectFormat, type FieldFormat, type JsonSchema,
 } from "./route-file-format.ts";
 
@@ -26,6 +26,7 @@ export function buildRouteTableSchema(): JsonSchema {
       upstream: objectSchema(UPSTREAM_FORMAT),
       route: { ...objectSchema(ROUTE_FORMAT), allOf: routeRules() },
       mint: objectSchema(MINT_FORMAT),
+      "rate-limit": objectSchema(RATE_LIMIT_FORMAT),
     },
   };
 }

@@ -10,11 +10,11 @@ import { MIN_HMAC_SECRET_BYTES } from "./secrets.ts";
 import { compilePattern, loosePattern, patternsOverlap, sameShape } from "./path-pattern.ts";
 import {
   ENV_REFERENCE, HEADER_NAME, JWT_ONLY_FIELDS, MINT_FORMAT, MINT_REQUIRED_CLAIM, MINT_RESERVED_CLAIMS, NAME, OWNER,
-  REDIRECT_PATH, ROUTE_FORMAT, ROUTE_TARGET_FIELDS, UPSTREAM_FORMAT, fieldNames,
+  RATE_LIMIT_FORMAT, REDIRECT_PATH, ROUTE_FORMAT, ROUTE_TARGET_FIELDS, UPSTREAM_FORMAT, fieldNames, rangeOf,
 } from "./route-file-format.ts";
 import {
   AUTH_MODES, HMAC_ALGORITHMS, HTTP_METHODS, OPS_ROUTES, type AuthMode, type ClaimValue, type HmacAlgorithm, type HttpMethod,
-  type RouteSpec, type RouteTarget, type UpstreamCredentials,
+  type RouteRateLimit, type RouteSpec, type RouteTarget, type UpstreamCredentials,
 } from "./routes.ts";
 
 /** A named upstream the route table can send requests to. */
@@ -92,6 +92,7 @@ const TOP_LEVEL_FIELDS = new Set(fieldNames("top-level"));
 const ROUTE_FIELDS = new Set(fieldNames("route"));
 const UPSTREAM_FIELDS = new Set(fieldNames("upstream"));
 const MINT_FIELDS = new Set(fieldNames("mint"));
+const RATE_LIMIT_FIELDS = new Set(fieldNames("rate-limit"));
 const { timeoutMs: TIMEOUT_MS, maxConnections: MAX_CONNECTIONS, maxQueue: MAX_QUEUE } = UPSTREAM_FORMAT.fields;
 const MINT = MINT_FORMAT.fields;
 
@@ -216,11 +217,12 @@ class TableReader {
     const requiredClaims = raw.claims === undefined ? undefined : this.readClaims(raw.claims, at("claims"));
     const claimHeaders = raw.headers === undefined ? undefined : this.readHeaders(raw.headers, at("headers"));
     const credentials = this.readCredentials(raw.credentials, at("credentials"), auth);
+    const rateLimit = raw.rateLimit === undefined ? undefined : this.readRateLimit(raw.rateLimit, at("rateLimit"), auth);
     if (target && target.kind !== "upstream" && raw.credentials !== undefined) this.problem(at("credentials"), "applies only to upstream routes");
 
     if (this.problems.length > before || !name || !methods || !path || !pattern || !target || !auth || !credentials) return undefined;
     return {
-      name, methods, path, pattern, target, auth, credentials,
+      name, methods, path, pattern, target, auth, credentials, ...(rateLimit !== undefined && { rateLimit }),
       ...(owner && { owner }), ...(requiredClaims && { requiredClaims }), ...(claimHeaders && { claimHeaders }),
     };
   }
@@ -288,6 +290,26 @@ class TableReader {
       else headers[name] = claim;
     }
     return headers;
+  }
+
+  private readRateLimit(raw: unknown, where: string, auth: AuthMode | undefined): RouteRateLimit | "off" | undefined {
+    if (raw === "off") return "off";
+    if (!isObject(raw)) return this.problem(where, 'must be "off" or { perUser, perAddress, windowS }');
+    this.unknownFields(raw, RATE_LIMIT_FIELDS, where);
+    const limit: { perUser?: number; perAddress?: number; windowS?: number } = {};
+    const requests = rangeOf(RATE_LIMIT_FORMAT.fields.perUser.schema);
+    for (const field of ["perUser", "perAddress"] as const) {
+      if (raw[field] === undefined) continue;
+      if (!inRange(raw[field], { minimum: requests.min, maximum: requests.max })) this.problem(`${where}.${field}`, `must be a whole number of requests (${requests.min}-${requests.max})`);
+      else limit[field] = raw[field];
+    }
+    if (raw.perUser !== undefined && auth !== "jwt") this.problem(`${where}.perUser`, "needs auth: jwt (it counts by sub)");
+    if (raw.windowS !== undefined) {
+      const window = rangeOf(RATE_LIMIT_FORMAT.fields.windowS.schema);
+      if (!inRange(raw.windowS, { minimum: window.min, maximum: window.max })) this.problem(`${where}.windowS`, `must be a whole number of seconds (${window.min}-${window.max})`);
+      else limit.windowS = raw.windowS;
+    }
+    return limit;
   }
 
   private readCredentials(raw: unknown, where: string, auth: AuthMode | undefined): UpstreamCredentials | undefined {

@@ -62,6 +62,15 @@ export interface RouteSpec {
   /** With `auth: jwt`: lower-case header name -> claim whose value it carries upstream. */
   readonly claimHeaders?: Readonly<Record<string, string>>;
   readonly credentials: UpstreamCredentials;
+  /** The route's own limits (counted apart from the defaults), or `off`; absent: the defaults. */
+  readonly rateLimit?: RouteRateLimit | "off";
+}
+
+/** A route's own rate limits; a field left out takes the environment's default. */
+export interface RouteRateLimit {
+  readonly perUser?: number;
+  readonly perAddress?: number;
+  readonly windowS?: number;
 }
 
 /** The gateway's own endpoints: always present, never replaced by a table file. */

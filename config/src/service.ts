@@ -32,6 +32,12 @@ export interface ServiceDefinition<C, S extends Service> {
   readonly announce?: (service: S, config: C, url: string) => readonly string[];
   /** SIGHUP, if the service does something with it (the gateway re-reads its route file). */
   readonly onReload?: (service: S, config: C) => void;
+  /**
+   * When a supervisor runs this process (a gateway worker): start-up failures go to it instead
+   * of stderr (it reports one line for all of its workers), and the listening line is its to
+   * print.
+   */
+  readonly supervised?: { readonly reportFailure: (line: string, sent: () => void) => void; readonly listening: (url: string) => void };
 }
 
 /**
@@ -43,17 +49,21 @@ export interface ServiceDefinition<C, S extends Service> {
  */
 export async function runService<C, S extends Service>(definition: ServiceDefinition<C, S>, env: Env = process.env): Promise<S> {
   const { name } = definition;
-  const fail = (line: string): never => {
-    process.stderr.write(`${name}: ${line}\n`);
-    process.exit(1);
+  // Exits 1 with one line; a supervised process hands the line to its supervisor first.
+  const fail = (line: string): Promise<never> => {
+    if (definition.supervised === undefined) {
+      process.stderr.write(`${name}: ${line}\n`);
+      process.exit(1);
+    }
+    definition.supervised.reportFailure(`${name}: ${line}`, () => process.exit(1));
+    return new Promise<never>(() => undefined);
   };
   let config: C;
   try {
     config = definition.load(env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    for (const line of error.problems) process.stderr.write(`${name}: configuration error: ${line}\n`);
-    process.exit(1);
+    return fail(error.problems.map((line, i) => (i === 0 ? `configuration error: ${line}` : `${name}: configuration error: ${line}`)).join("\n"));
   }
   const describe = (error: unknown) => definition.describeStartupError?.(error, config) ?? `start-up failed: ${firstLine(error)}`;
 
@@ -93,6 +103,10 @@ export async function runService<C, S extends Service>(definition: ServiceDefini
   } catch (error) {
     await service.close().catch(() => undefined);
     return fail(listenFailure(error, host, port, definition) ?? describe(error));
+  }
+  if (definition.supervised) {
+    definition.supervised.listening(url);
+    return service;
   }
   process.stdout.write(`${name} listening on ${url}\n`);
   for (const line of definition.announce?.(service, config, url) ?? []) process.stdout.write(`${name} ${line}\n`);

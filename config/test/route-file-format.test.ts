@@ -60,7 +60,7 @@ const everyField: RouteFile = {
     {
       name: "notes.list", methods: ["GET", "POST", "GET"], path: "/notes/{owner}", upstream: "notes", auth: "jwt",
       owner: " sub == owner ", claims: { role: ["editor", "admin"], level: 3, active: true }, headers: { "X-User-Email": "email" },
-      credentials: "strip",
+      credentials: "strip", rateLimit: { perUser: 100, perAddress: 300, windowS: 60 },
     },
     {
       name: "tasks.list", methods: ["GET"], path: "/api/{user_id}/tasks", upstream: "spec001",
@@ -68,7 +68,7 @@ const everyField: RouteFile = {
         mint: { algorithm: "HS512", secretEnv: "NOTES_SECRET", claims: ["sub", "email"], issuer: "${ISSUER}", audience: "tasks", ttlSeconds: 3600 },
       },
     },
-    { name: "root", methods: ["GET", "HEAD"], path: "/", auth: "none", redirect: "/app/" },
+    { name: "root", methods: ["GET", "HEAD"], path: "/", auth: "none", redirect: "/app/", rateLimit: "off" },
     { name: "app", methods: ["GET"], path: "/app/*", auth: "none", serve: "web-client" },
   ],
 };
@@ -118,6 +118,7 @@ describe("one definition of the route-file format", () => {
       upstream: new Set(Object.values(everyField.upstreams!).flatMap(Object.keys)),
       route: new Set(everyField.routes.flatMap(Object.keys)),
       mint: new Set(mint.flatMap(Object.keys)),
+      "rate-limit": new Set(everyField.routes.flatMap((route) => (typeof route.rateLimit === "object" ? Object.keys(route.rateLimit) : []))),
     };
     for (const object of Object.keys(used) as RouteFileObject[]) expect([...used[object]].sort(), object).toEqual(fieldNames(object).sort());
   });

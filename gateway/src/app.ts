@@ -7,6 +7,7 @@ import { TokenVerifier } from "./auth/verifier.ts";
 import { clientErrorHandler, DrainState, guardConnections } from "./lifecycle.ts";
 import { createLogger, DependencyWarnings, describeCause } from "./log.ts";
 import { EventLoopMonitor } from "./ops/event-loop.ts";
+import { clusterMetricsRenderer } from "./ops/cluster-metrics.ts";
 import { Metrics } from "./ops/metrics.ts";
 import { ReadinessProbe } from "./ops/readiness.ts";
 import { Recorder } from "./ops/recorder.ts";
@@ -49,7 +50,13 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
   const now = deps.now ?? Date.now;
   const { log, access } = createLogger(deps.logger === false ? "silent" : config.logLevel, config.logFormat, deps.logStream);
   const warnings = new DependencyWarnings(log);
-  const metrics = new Metrics();
+  const readiness = new ReadinessProbe();
+  // Read at scrape time from the parts below (declared later, alive by then).
+  const metrics = new Metrics(() => ({
+    jwksKeys: keys.keyCount, tokenCacheEntries: verifier.cachedTokens, ready: keys.ready,
+    bodyBytesHeld: bodyBudget.usedBytes, eventLoopLagMs: eventLoop.lastLagMs, revocations: revocations.status,
+    upstreams: [...tables.current.upstreams.values()].map((upstream) => ({ name: upstream.name, pending: upstream.pending, up: readiness.lastResult(upstream) })),
+  }));
   const recorder = new Recorder(metrics, access, log);
   const keys = new KeyResolver({
     jwksUrl: config.jwt.jwksUrl, hmacSecret: config.jwt.hmacSecret, algorithms: config.jwt.algorithms,
@@ -80,7 +87,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
   const bodyBudget = new BodyBudget(config.limits.bodyMemoryBytes);
   const targets = createTargets({
     upstream: createUpstreamTarget({ bodies: { budget: bodyBudget, maxBytes: config.bodyLimitBytes, timeoutMs: config.limits.requestTimeoutMs }, now }),
-    ops: createOpsTarget({ tables, keys, verifier, metrics, readiness: new ReadinessProbe(), eventLoop, bodyBudget, revocations }),
+    ops: createOpsTarget({ tables, keys, renderMetrics: clusterMetricsRenderer(metrics), readiness, eventLoop, revocations }),
     webClient: new StaticFiles(config.webClientDir),
   });
   const pipeline = new RequestPipeline({

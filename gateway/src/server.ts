@@ -2,11 +2,14 @@
  * Entry point: `npm run gateway`. Configured by the environment, run by the one service
  * runner (config/src/service.ts): one line and exit 1 for a bad setting or a failed start,
  * SIGINT / SIGTERM drain within SHUTDOWN_TIMEOUT_S (then remaining connections are closed and
- * it exits 0), SIGHUP re-reads the route table file.
+ * it exits 0), SIGHUP re-reads the route table file. With GATEWAY_WORKERS > 1 the process is
+ * a supervisor of that many workers (workers.ts).
  */
-import { ConfigError, gatewayRouteTableContext, loadGatewayConfig, loadRouteTable, runService, type GatewayConfig } from "@todo-gateway/config";
+import cluster from "node:cluster";
+import { ConfigError, gatewayRouteTableContext, loadGatewayConfig, loadOrExit, loadRouteTable, runService, type GatewayConfig } from "@todo-gateway/config";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.ts";
+import { runPrimary, workerReports } from "./workers.ts";
 
 /**
  * SIGHUP: re-read the route table file. A bad file is refused with its problems and the table
@@ -24,7 +27,10 @@ function reloadRouteTable(app: FastifyInstance, config: GatewayConfig): void {
   }
 }
 
-await runService({
+// GATEWAY_WORKERS > 1: this process supervises (workers.ts); each worker runs the gateway below.
+const workers = cluster.isPrimary ? loadOrExit("gateway", () => loadGatewayConfig(process.env)) : undefined;
+if (workers !== undefined && workers.workers > 1) runPrimary(workers);
+else await runService({
   name: "gateway",
   load: (env) => loadGatewayConfig(env),
   build: (config) => buildApp(config),
@@ -34,4 +40,5 @@ await runService({
   portVariable: "GATEWAY_PORT",
   hostVariable: "GATEWAY_HOST",
   onReload: reloadRouteTable,
+  ...(cluster.isWorker ? { supervised: workerReports() } : {}),
 });

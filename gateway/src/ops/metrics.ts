@@ -1,17 +1,15 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { RevocationStatus } from "../revocation/index.ts";
+
 /**
- * The gateway's counters, decided here once (Envoy's jwt_authn `stats.h` habit): plain fields
- * and small maps bumped on the hot path by the recorder alone (ops/recorder.ts), rendered to
- * Prometheus text only when scraped.
+ * The gateway's metrics, decided here once (Envoy's jwt_authn `stats.h` habit), in a
+ * prom-client registry beside its default process and Node runtime metrics. Only the recorder
+ * (ops/recorder.ts) writes the counters, through children cached per label set, so a request
+ * costs a few additions; gauges are read from the parts that own them at scrape time. With
+ * workers, the primary sums every worker's registry (ops/cluster-metrics.ts), each metric with
+ * the aggregation its meaning calls for.
  */
 const LATENCY_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-
-interface Histogram {
-  readonly counts: number[];
-  sum: number;
-  count: number;
-}
-
-import type { RevocationStatus } from "../revocation/index.ts";
 
 /** Figures read at scrape time from the parts that own them. */
 export interface Gauges {
@@ -24,114 +22,104 @@ export interface Gauges {
   readonly revocations: RevocationStatus;
 }
 
+type Child = { inc(value?: number): void };
+
 export class Metrics {
-  private readonly requests = new Map<string, Map<number, number>>();
-  private readonly refusals = new Map<string, number>();
-  private readonly latency = new Map<string, Histogram>();
-  private readonly jwksFetches = { success: 0, failure: 0 };
-  private tokenCacheHits = 0;
-  private tokenCacheMisses = 0;
-  private tokensAccepted = 0;
-  /** Connections closed on accept because MAX_CONNECTIONS were open. */
-  private connectionsDropped = 0;
+  readonly registry = new Registry();
+  private readonly requests: Counter<"route" | "status">;
+  private readonly refusals: Counter<"reason">;
+  private readonly latency: Histogram<"route">;
+  private readonly jwksFetches: Counter<"result">;
+  private readonly tokenCacheHits: Counter;
+  private readonly tokenCacheMisses: Counter;
+  private readonly tokensAccepted: Counter;
+  private readonly connectionsDropped: Counter;
+  private readonly requestChildren = new Map<string, Child>();
+  private readonly latencyChildren = new Map<string, { observe(value: number): void }>();
+  private readonly refusalChildren = new Map<string, Child>();
+
+  constructor(gauges: () => Gauges) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.requests = new Counter({ name: "gateway_requests_total", help: "Requests answered, by route and status.", labelNames: ["route", "status"], registers });
+    this.refusals = new Counter({ name: "gateway_refusals_total", help: "Requests refused by the gateway, by reason.", labelNames: ["reason"], registers });
+    this.tokensAccepted = new Counter({ name: "gateway_tokens_accepted_total", help: "Requests whose bearer token was accepted.", registers });
+    this.jwksFetches = new Counter({ name: "gateway_jwks_fetches_total", help: "JWKS fetches, by result.", labelNames: ["result"], registers });
+    this.tokenCacheHits = new Counter({ name: "gateway_token_cache_hits_total", help: "Tokens found in the verified-token cache.", registers });
+    this.tokenCacheMisses = new Counter({ name: "gateway_token_cache_misses_total", help: "Tokens that needed a signature check.", registers });
+    this.connectionsDropped = new Counter({ name: "gateway_connections_dropped_total", help: "Client connections closed on accept (MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS).", registers });
+    this.latency = new Histogram({ name: "gateway_request_duration_seconds", help: "Time from request to response, by route.", labelNames: ["route"], buckets: LATENCY_BUCKETS_S, registers });
+    for (const result of ["success", "failure"]) this.jwksFetches.inc({ result }, 0);
+    for (const counter of [this.tokenCacheHits, this.tokenCacheMisses, this.tokensAccepted, this.connectionsDropped]) counter.inc(0);
+
+    const gauge = (name: string, help: string, aggregator: "sum" | "min" | "max", read: (g: Gauges) => number) =>
+      new Gauge({ name, help, registers, aggregator, collect() {
+        this.set(read(gauges()));
+      } });
+    gauge("gateway_token_cache_entries", "Verified tokens currently cached.", "sum", (g) => g.tokenCacheEntries);
+    gauge("gateway_jwks_keys", "Signing keys currently known.", "max", (g) => g.jwksKeys);
+    gauge("gateway_ready", "1 when signing keys are loaded (in every worker).", "min", (g) => (g.ready ? 1 : 0));
+    gauge("gateway_body_bytes_held", "Request body bytes held in memory now (bounded by BODY_MEMORY_LIMIT_MB per worker).", "sum", (g) => g.bodyBytesHeld);
+    gauge("gateway_event_loop_lag_seconds", "How late the last event-loop sample fired (load is shed past MAX_EVENT_LOOP_DELAY_MS); the worst worker.", "max", (g) => g.eventLoopLagMs / 1000);
+    const perUpstream = (name: string, help: string, aggregator: "sum" | "min", read: (u: Gauges["upstreams"][number]) => number | undefined) =>
+      new Gauge({ name, help, labelNames: ["upstream"], registers, aggregator, collect() {
+        this.reset();
+        for (const upstream of gauges().upstreams) {
+          const value = read(upstream);
+          if (value !== undefined) this.set({ upstream: upstream.name }, value);
+        }
+      } });
+    perUpstream("gateway_upstream_pending", "Requests sent to an upstream and not yet answered in full (in use plus queued).", "sum", (u) => u.pending);
+    perUpstream("gateway_upstream_up", "1 when the upstream answered the last readiness probe, 0 when not (absent before the first probe).", "min", (u) => (u.up === undefined ? undefined : u.up ? 1 : 0));
+    const revocation = (name: string, help: string, aggregator: "sum" | "min" | "max", read: (r: RevocationStatus) => number | undefined) =>
+      new Gauge({ name, help, registers, aggregator, collect() {
+        this.reset();
+        const status = gauges().revocations;
+        const value = status.enabled ? read(status) : undefined;
+        if (value !== undefined && !Number.isNaN(value)) this.set(value);
+      } });
+    revocation("gateway_revocation_connected", "1 while the revocation source (Redis or the feed) is connected and current (in every worker).", "min", (r) => (r.loaded && r.connected ? 1 : 0));
+    revocation("gateway_revocation_lag_seconds", "Age of the newest revocation event when it was applied; the worst worker.", "max", (r) => r.lagSeconds);
+    revocation("gateway_revocations_held", "Revoked sessions and users held (each until no token it covers can be valid); the most any worker holds.", "max", (r) => r.held);
+  }
 
   /** One finished request: counted by route and status, timed by route. */
   request(route: string, status: number, seconds: number): void {
-    let byStatus = this.requests.get(route);
-    if (!byStatus) this.requests.set(route, (byStatus = new Map()));
-    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
-
-    let histogram = this.latency.get(route);
-    if (!histogram) this.latency.set(route, (histogram = { counts: LATENCY_BUCKETS_S.map(() => 0), sum: 0, count: 0 }));
-    for (let i = 0; i < LATENCY_BUCKETS_S.length; i++) {
-      if (seconds <= LATENCY_BUCKETS_S[i]!) {
-        histogram.counts[i]! += 1;
-        break;
-      }
-    }
-    histogram.sum += seconds;
-    histogram.count += 1;
+    const key = `${route} ${status}`;
+    let counter = this.requestChildren.get(key);
+    if (counter === undefined) this.requestChildren.set(key, (counter = this.requests.labels(route, String(status))));
+    counter.inc();
+    let histogram = this.latencyChildren.get(route);
+    if (histogram === undefined) this.latencyChildren.set(route, (histogram = this.latency.labels(route)));
+    histogram.observe(seconds);
   }
 
   /** A refused request, by its stable reason (the error code). */
   refusal(reason: string): void {
-    this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1);
+    let counter = this.refusalChildren.get(reason);
+    if (counter === undefined) this.refusalChildren.set(reason, (counter = this.refusals.labels(reason)));
+    counter.inc();
   }
 
   /** A bearer token checked from the verified-token cache, or by a signature check. */
   tokenCheck(how: "cache" | "signature"): void {
-    if (how === "cache") this.tokenCacheHits += 1;
-    else this.tokenCacheMisses += 1;
+    (how === "cache" ? this.tokenCacheHits : this.tokenCacheMisses).inc();
   }
 
   tokenAccepted(): void {
-    this.tokensAccepted += 1;
+    this.tokensAccepted.inc();
   }
 
   connectionDropped(): void {
-    this.connectionsDropped += 1;
+    this.connectionsDropped.inc();
   }
 
   jwksFetch(result: "success" | "failure"): void {
-    this.jwksFetches[result] += 1;
+    this.jwksFetches.inc({ result });
   }
 
-  render(gauges: Gauges): string {
-    const lines: string[] = [];
-    const family = (name: string, type: string, help: string) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-
-    family("gateway_requests_total", "counter", "Requests answered, by route and status.");
-    for (const [route, byStatus] of this.requests) {
-      for (const [status, count] of byStatus) lines.push(`gateway_requests_total{route="${route}",status="${status}"} ${count}`);
-    }
-    family("gateway_refusals_total", "counter", "Requests refused by the gateway, by reason.");
-    for (const [reason, count] of this.refusals) lines.push(`gateway_refusals_total{reason="${reason}"} ${count}`);
-    family("gateway_tokens_accepted_total", "counter", "Requests whose bearer token was accepted.");
-    lines.push(`gateway_tokens_accepted_total ${this.tokensAccepted}`);
-    family("gateway_jwks_fetches_total", "counter", "JWKS fetches, by result.");
-    lines.push(`gateway_jwks_fetches_total{result="success"} ${this.jwksFetches.success}`);
-    lines.push(`gateway_jwks_fetches_total{result="failure"} ${this.jwksFetches.failure}`);
-    family("gateway_token_cache_hits_total", "counter", "Tokens found in the verified-token cache.");
-    lines.push(`gateway_token_cache_hits_total ${this.tokenCacheHits}`);
-    family("gateway_token_cache_misses_total", "counter", "Tokens that needed a signature check.");
-    lines.push(`gateway_token_cache_misses_total ${this.tokenCacheMisses}`);
-    family("gateway_token_cache_entries", "gauge", "Verified tokens currently cached.");
-    lines.push(`gateway_token_cache_entries ${gauges.tokenCacheEntries}`);
-    family("gateway_jwks_keys", "gauge", "Signing keys currently known.");
-    lines.push(`gateway_jwks_keys ${gauges.jwksKeys}`);
-    family("gateway_ready", "gauge", "1 when signing keys are loaded.");
-    lines.push(`gateway_ready ${gauges.ready ? 1 : 0}`);
-    family("gateway_connections_dropped_total", "counter", "Client connections closed on accept because MAX_CONNECTIONS were open.");
-    lines.push(`gateway_connections_dropped_total ${this.connectionsDropped}`);
-    family("gateway_body_bytes_held", "gauge", "Request body bytes held in memory now (bounded by BODY_MEMORY_LIMIT_MB).");
-    lines.push(`gateway_body_bytes_held ${gauges.bodyBytesHeld}`);
-    family("gateway_event_loop_lag_seconds", "gauge", "How late the last event-loop sample fired (load is shed past MAX_EVENT_LOOP_DELAY_MS).");
-    lines.push(`gateway_event_loop_lag_seconds ${gauges.eventLoopLagMs / 1000}`);
-    family("gateway_upstream_pending", "gauge", "Requests sent to an upstream and not yet answered in full (in use plus queued).");
-    for (const upstream of gauges.upstreams) lines.push(`gateway_upstream_pending{upstream="${upstream.name}"} ${upstream.pending}`);
-    family("gateway_upstream_up", "gauge", "1 when the upstream answered the last readiness probe, 0 when not (absent before the first probe).");
-    for (const upstream of gauges.upstreams) if (upstream.up !== undefined) lines.push(`gateway_upstream_up{upstream="${upstream.name}"} ${upstream.up ? 1 : 0}`);
-
-    if (gauges.revocations.enabled) {
-      family("gateway_revocation_connected", "gauge", "1 while the revocation source (Redis or the feed) is connected and current.");
-      lines.push(`gateway_revocation_connected ${gauges.revocations.loaded && gauges.revocations.connected ? 1 : 0}`);
-      family("gateway_revocation_lag_seconds", "gauge", "Age of the newest revocation event when it was applied.");
-      if (!Number.isNaN(gauges.revocations.lagSeconds)) lines.push(`gateway_revocation_lag_seconds ${gauges.revocations.lagSeconds}`);
-      family("gateway_revocations_held", "gauge", "Revoked sessions and users held (each until no token it covers can be valid).");
-      lines.push(`gateway_revocations_held ${gauges.revocations.held}`);
-    }
-
-    family("gateway_request_duration_seconds", "histogram", "Time from request to response, by route.");
-    for (const [route, histogram] of this.latency) {
-      let cumulative = 0;
-      LATENCY_BUCKETS_S.forEach((le, i) => {
-        cumulative += histogram.counts[i]!;
-        lines.push(`gateway_request_duration_seconds_bucket{route="${route}",le="${le}"} ${cumulative}`);
-      });
-      lines.push(`gateway_request_duration_seconds_bucket{route="${route}",le="+Inf"} ${histogram.count}`);
-      lines.push(`gateway_request_duration_seconds_sum{route="${route}"} ${histogram.sum}`);
-      lines.push(`gateway_request_duration_seconds_count{route="${route}"} ${histogram.count}`);
-    }
-    return lines.join("\n") + "\n";
+  /** This process's metrics in the Prometheus text format. */
+  render(): Promise<string> {
+    return this.registry.metrics();
   }
 }

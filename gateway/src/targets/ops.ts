@@ -1,21 +1,17 @@
 import type { ServerResponse } from "node:http";
 import type { RouteTables } from "../active-route-table.ts";
 import type { KeyResolver } from "../auth/keys.ts";
-import type { TokenVerifier } from "../auth/verifier.ts";
 import type { EventLoopMonitor } from "../ops/event-loop.ts";
-import type { Metrics } from "../ops/metrics.ts";
 import type { ReadinessProbe } from "../ops/readiness.ts";
 import type { Revocations } from "../revocation/index.ts";
-import type { BodyBudget } from "./request-body.ts";
 
 export interface OpsTargetDeps {
   readonly tables: RouteTables;
   readonly keys: KeyResolver;
-  readonly verifier: TokenVerifier;
-  readonly metrics: Metrics;
+  /** The metrics text: this process's, or with workers the sum of every worker's. */
+  readonly renderMetrics: () => Promise<string>;
   readonly readiness: ReadinessProbe;
   readonly eventLoop: EventLoopMonitor;
-  readonly bodyBudget: BodyBudget;
   readonly revocations: Revocations;
 }
 
@@ -44,11 +40,7 @@ export function createOpsTarget(deps: OpsTargetDeps) {
         }, "application/problem+json");
       }
       case "metrics": {
-        const text = deps.metrics.render({
-          jwksKeys: deps.keys.keyCount, tokenCacheEntries: deps.verifier.cachedTokens, ready: deps.keys.ready,
-          bodyBytesHeld: deps.bodyBudget.usedBytes, eventLoopLagMs: deps.eventLoop.lastLagMs, revocations: deps.revocations.status,
-          upstreams: [...deps.tables.current.upstreams.values()].map((upstream) => ({ name: upstream.name, pending: upstream.pending, up: deps.readiness.lastResult(upstream) })),
-        });
+        const text = await deps.renderMetrics();
         res.writeHead(200, ["content-type", "text/plain; version=0.0.4; charset=utf-8", "cache-control", "no-store", "content-length", String(Buffer.byteLength(text))]);
         res.end(text);
       }

@@ -78,7 +78,7 @@ describe("metrics", () => {
     expect(text).toContain('gateway_jwks_fetches_total{result="success"} 1');
     expect(text).toContain("gateway_token_cache_hits_total 2");
     expect(text).toContain("gateway_token_cache_misses_total 1");
-    expect(text).toMatch(/gateway_request_duration_seconds_bucket\{route="tasks.list",le="\+Inf"\} 4/);
+    expect(text).toMatch(/gateway_request_duration_seconds_bucket\{(le="\+Inf",route="tasks.list"|route="tasks.list",le="\+Inf")\} 4/);
     expect(text).toContain("# TYPE gateway_request_duration_seconds histogram");
   });
 });
