@@ -258,7 +258,7 @@ export function defineAuthServiceSuite(backend: Backend): void {
       beforeAll(async () => {
         clock = start;
         r = await startTestApp(
-          { ...(await backend.env()), JWT_ROTATION_INTERVAL_S: "100", JWT_ROTATION_LEAD_S: "10", JWT_ROTATION_GRACE_S: "60", JWT_LIFETIME_S: "60" },
+          { ...(await backend.env()), JWT_ROTATION_INTERVAL_S: "100", JWT_ROTATION_LEAD_S: "10", JWT_ROTATION_GRACE_S: "90", JWT_LIFETIME_S: "30" },
           { now: () => clock },
         );
       });
@@ -323,17 +323,22 @@ export function defineAuthServiceSuite(backend: Backend): void {
         await expect(jwtVerify(oldToken, local, { issuer: ISSUER, audience: ISSUER })).resolves.toBeDefined();
         await expect(jwtVerify(newToken, local, { issuer: ISSUER, audience: ISSUER })).resolves.toBeDefined();
 
-        // Grace (60 s) after the new key took over, the old key leaves the JWKS.
-        at(101 + 59);
+        // Grace (90 s: the shortest allowed, lifetime 30 + the revocation events' 60 s margin) after
+        // the new key took over, the old key leaves the JWKS. By then next's own successor is
+        // published (due 10 s before next's term ends at 201 s), but does not sign yet.
+        at(101 + 89);
         expect((await fetchJwks()).kids).toContain(first);
-        at(101 + 61);
+        at(101 + 91);
         const after = await fetchJwks();
-        expect(after.kids).toEqual([next]);
+        expect(after.kids).not.toContain(first);
+        expect(after.kids).toContain(next);
         await expect(jwtVerify(oldToken, createLocalJWKSet(after.body), { issuer: ISSUER, audience: ISSUER })).rejects.toMatchObject({ code: "ERR_JWKS_NO_MATCHING_KEY" });
         expect(kidOf(await sign())).toBe(next);
       });
 
       it("keeps signing with the old key after a long outage until the new key has been published for the lead time", async () => {
+        // A moment with no successor pending: the third key took over at 202 s, the next one is due at 291 s.
+        at(205);
         const client = new Client(r.url);
         await client.signUp(uniqueEmail("outage"));
         const { kids: before } = await jwksKids();
