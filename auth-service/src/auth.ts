@@ -32,6 +32,13 @@ export interface CreateAuthOptions {
   readonly now?: () => number;
 }
 
+/**
+ * Rows Better Auth reads when a call names no limit (its default is 100). The keyring reads the
+ * whole `jwks` table, whose rows are never deleted: with the default, after 100 rotations it saw
+ * only the oldest hundred keys and minted a new one on every sync.
+ */
+export const FIND_MANY_LIMIT = 10_000;
+
 /** Builds the Better Auth instance: email + password, sessions, jwt (publish-ahead keys) and bearer. */
 export function createAuth(options: CreateAuthOptions) {
   const { config, database, secret, log, onRevocation } = options;
@@ -87,6 +94,7 @@ export function createAuth(options: CreateAuthOptions) {
       // Checks on even under NODE_ENV=test, so the tests exercise what production does.
       disableOriginCheck: false,
       ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
+      database: { defaultFindManyLimit: FIND_MANY_LIMIT },
     },
     logger: {
       level: betterAuthLogLevel(config.logLevel),
