@@ -6,8 +6,8 @@ import { createAuth, CLIENT_IP_HEADER, type Auth } from "./auth.ts";
 import { openDatabase, type AuthDatabase } from "./database.ts";
 import type { KeyRing } from "./keyring.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { loggingRevocationHook, type RevocationHook } from "./revocation.ts";
 import { runWithRequestState, type RequestState } from "./request-context.ts";
+import { loggingRevocationHook, type RevocationHook, type Revocations } from "./revocation/index.ts";
 import { resolveSecret, type ResolvedSecret } from "./secret.ts";
 
 /** Largest request body accepted; sign-up / sign-in bodies are a few hundred bytes. */
@@ -18,9 +18,9 @@ const JWKS_PATH = "/api/auth/jwks";
 export interface BuildAppOptions {
   /** The secret; default: `config.secret`, else the development file / a test-only random one. */
   readonly secret?: string;
-  /** The revocation hook point; default: log the event. */
+  /** Called after each revocation event is written to the outbox; default: log it. */
   readonly onRevocation?: RevocationHook;
-  /** The key rotation clock (ms since the epoch); default `Date.now`. */
+  /** The clock of key rotation and revocation events (ms since the epoch); default `Date.now`. */
   readonly now?: () => number;
   readonly logger?: Logger;
 }
@@ -30,6 +30,8 @@ export interface AuthServiceApp {
   readonly auth: Auth;
   readonly keyring: KeyRing;
   readonly database: AuthDatabase;
+  /** The revocation outbox. */
+  readonly revocations: Revocations;
   readonly server: Server;
   readonly secret: ResolvedSecret;
   readonly log: Logger;
@@ -58,7 +60,7 @@ export async function buildApp(config: AuthServiceConfig, options: BuildAppOptio
   const database = openDatabase(config.database, {
     onIdleError: (error) => log.warn({ err: error }, "database connection lost; it will reconnect on the next request"),
   });
-  const { auth, keyring } = createAuth({
+  const { auth, keyring, revocations } = createAuth({
     config,
     database,
     secret: secret.value,
@@ -147,6 +149,7 @@ export async function buildApp(config: AuthServiceConfig, options: BuildAppOptio
     auth,
     keyring,
     database,
+    revocations,
     server,
     secret,
     log,
@@ -154,6 +157,7 @@ export async function buildApp(config: AuthServiceConfig, options: BuildAppOptio
     migrate,
     async listen({ host, port }) {
       await migrate();
+      revocations.start();
       await new Promise<void>((resolve, reject) => {
         const onError = (error: Error) => reject(error);
         server.once("error", onError);
@@ -185,6 +189,7 @@ export async function buildApp(config: AuthServiceConfig, options: BuildAppOptio
           server.closeIdleConnections();
           await closed;
         }
+        await revocations.close();
         await database.close();
       })();
       return closing;
