@@ -1,12 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getMigrations } from "better-auth/db/migration";
-import { requestIdFrom, type AuthServiceConfig } from "@todo-gateway/config";
+import { REVOCATION_FEED_PATH, requestIdFrom, type AuthServiceConfig } from "@todo-gateway/config";
 import { createAuth, CLIENT_IP_HEADER, type Auth } from "./auth.ts";
 import { openDatabase, type AuthDatabase } from "./database.ts";
 import type { KeyRing } from "./keyring.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { runWithRequestState, type RequestState } from "./request-context.ts";
+import { sendJson } from "./respond.ts";
 import { loggingRevocationHook, type RevocationHook, type Revocations } from "./revocation/index.ts";
 import { resolveSecret, type ResolvedSecret } from "./secret.ts";
 
@@ -22,6 +23,10 @@ export interface BuildAppOptions {
   readonly onRevocation?: RevocationHook;
   /** The clock of key rotation and revocation events (ms since the epoch); default `Date.now`. */
   readonly now?: () => number;
+  /** How often the revocation feed re-reads the outbox while requests wait (default 500 ms). */
+  readonly feedRecheckMs?: number;
+  /** How many feed requests may wait at once (default 1000). */
+  readonly feedMaxWaiters?: number;
   readonly logger?: Logger;
 }
 
@@ -30,7 +35,7 @@ export interface AuthServiceApp {
   readonly auth: Auth;
   readonly keyring: KeyRing;
   readonly database: AuthDatabase;
-  /** The revocation outbox. */
+  /** The revocation outbox and its feed. */
   readonly revocations: Revocations;
   readonly server: Server;
   readonly secret: ResolvedSecret;
@@ -67,6 +72,8 @@ export async function buildApp(config: AuthServiceConfig, options: BuildAppOptio
     log,
     onRevocation: options.onRevocation ?? loggingRevocationHook(log),
     now: options.now,
+    feedRecheckMs: options.feedRecheckMs,
+    feedMaxWaiters: options.feedMaxWaiters,
   });
   const maxAge = jwksMaxAge(config);
 
@@ -75,6 +82,8 @@ export async function buildApp(config: AuthServiceConfig, options: BuildAppOptio
     if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
       return sendJson(res, 200, { status: "ok" });
     }
+    // Outside /api/auth: the gateway routes clients only there, so none can reach the feed.
+    if (path === REVOCATION_FEED_PATH) return revocations.feed.handle(req, res);
     if (!path.startsWith(AUTH_PREFIX)) return sendJson(res, 404, { code: "NOT_FOUND", message: "Not Found" });
 
     const body = await readBody(req, BODY_LIMIT_BYTES);
@@ -183,6 +192,8 @@ export async function buildApp(config: AuthServiceConfig, options: BuildAppOptio
     close() {
       closing ??= (async () => {
         if (rotationTimer !== undefined) clearInterval(rotationTimer);
+        // Long-polls are answered now, so they do not hold the shutdown for up to 30 s.
+        revocations.feed.close();
         if (server.listening) {
           const closed = new Promise<void>((resolve) => server.close(() => resolve()));
           // In-flight requests finish; idle keep-alive sockets are closed now, not after their timeout.
@@ -243,10 +254,4 @@ async function writeResponse(res: ServerResponse, response: Response, head: bool
   if (body !== undefined) headers["content-length"] = String(body.length);
   res.writeHead(response.status, headers);
   res.end(body);
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
-  res.end(text);
 }

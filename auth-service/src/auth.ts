@@ -31,6 +31,9 @@ export interface CreateAuthOptions {
   readonly onRevocation: RevocationHook;
   /** The clock (ms) of the keyring and the revocation events; tests inject one to rotate or expire without waiting. */
   readonly now?: () => number;
+  /** The revocation feed's re-read interval while requests wait (tests shorten it). */
+  readonly feedRecheckMs?: number;
+  readonly feedMaxWaiters?: number;
 }
 
 /**
@@ -73,7 +76,7 @@ export function createAuth(options: CreateAuthOptions) {
   } satisfies JwtOptions;
   keyring.attach(jwtOptions);
 
-  const revocations = new Revocations({ config, keyring, log, now, onRevocation });
+  const revocations = new Revocations({ config, keyring, log, now, onRevocation, feedRecheckMs: options.feedRecheckMs, feedMaxWaiters: options.feedMaxWaiters });
 
   const auth = betterAuth({
     appName: "todo-auth-service",

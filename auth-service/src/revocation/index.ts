@@ -1,18 +1,20 @@
 /**
  * Sign-out that reaches every gateway (docs/revocation.md), the auth-service side, wired once:
- * the Better Auth plugin records each ending as a signed row in the outbox; a maintenance tick
- * retries writes the database refused and deletes expired rows.
+ * the Better Auth plugin records each ending as a signed row in the outbox; the feed serves the
+ * rows over HTTP; a maintenance tick retries writes the database refused and deletes expired rows.
  */
 import type { AuthContext } from "better-auth";
 import type { AuthServiceConfig } from "@todo-gateway/config";
 import type { KeyRing } from "../keyring.ts";
 import type { Logger } from "../log.ts";
+import { RevocationFeed } from "./feed.ts";
 import type { RevocationHook } from "./hook.ts";
 import { Outbox } from "./outbox.ts";
 import { revocationEvents } from "./plugin.ts";
 import { RevocationRecorder, type RecordedRevocation } from "./recorder.ts";
 import { firstLine, LogThrottle } from "./throttle.ts";
 
+export { FEED_MAX_WAIT_S, FEED_MAX_WAITERS, FEED_RECHECK_MS, feedVersion, RevocationFeed } from "./feed.ts";
 export { loggingRevocationHook, type RevocationHook } from "./hook.ts";
 export { MAX_OUTBOX_READ, Outbox, REVOCATION_EVENT_MODEL, type OutboxEvent, type OutboxRow } from "./outbox.ts";
 export { MAX_PENDING_EVENTS, RevocationRecorder, type RecordedRevocation } from "./recorder.ts";
@@ -28,11 +30,15 @@ export interface RevocationsOptions {
   /** ms since the epoch (the same clock as the keyring's). */
   readonly now: () => number;
   readonly onRevocation: RevocationHook;
+  /** How often the feed re-reads the outbox while anyone waits (tests shorten it). */
+  readonly feedRecheckMs?: number;
+  readonly feedMaxWaiters?: number;
 }
 
 export class Revocations {
   readonly outbox: Outbox;
   readonly recorder: RevocationRecorder;
+  readonly feed: RevocationFeed;
   /** Goes into `betterAuth({ plugins })`. */
   readonly plugin: ReturnType<typeof revocationEvents>;
   private context: AuthContext | undefined;
@@ -48,6 +54,7 @@ export class Revocations {
       return this.context;
     };
     this.outbox = new Outbox(context);
+    this.feed = new RevocationFeed({ outbox: this.outbox, now, log, recheckMs: options.feedRecheckMs, maxWaiters: options.feedMaxWaiters });
     this.recorder = new RevocationRecorder({
       issuer: config.jwt.issuer,
       tokenLifetimeS: config.jwt.lifetimeS,
@@ -78,8 +85,9 @@ export class Revocations {
     return deleted;
   }
 
-  /** Stops the tick. The database stays open. */
+  /** Answers the feed's waiters and stops the tick. The database stays open. */
   async close(): Promise<void> {
+    this.feed.close();
     if (this.timer !== undefined) clearInterval(this.timer);
     await this.ticking;
   }
@@ -105,6 +113,7 @@ export class Revocations {
   }
 
   private recorded(event: RecordedRevocation): void {
+    this.feed.notify();
     Promise.resolve()
       .then(() => this.options.onRevocation(event))
       .catch((error: unknown) => this.options.log.error({ jti: event.jti, err: error }, "revocation hook failed"));

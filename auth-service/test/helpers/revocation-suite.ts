@@ -1,15 +1,17 @@
 /**
- * Revocation events (docs/revocation.md), run once per database (sqlite.test.ts,
- * postgres.test.ts). Every way a session or a user ends must leave a signed event in the
- * outbox, written by the request itself, that a gateway verifies with nothing but the
- * service's JWKS.
+ * Revocation events and their HTTP feed (docs/revocation.md), run once per database
+ * (sqlite.test.ts, postgres.test.ts). Every way a session or a user ends must leave a signed
+ * event in the outbox, written by the request itself, that a gateway verifies with nothing but
+ * the service's JWKS; and the feed must hand every unexpired event to a long-polling gateway.
  */
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createRemoteJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from "jose";
 import { REVOCATION_EVENT_AUDIENCE, REVOCATION_EVENT_TYP, REVOCATION_RETENTION_MARGIN_S } from "@todo-gateway/config";
 import type { RecordedRevocation } from "../../src/revocation/index.ts";
+import { signRevocationEvent } from "../../src/revocation/sign.ts";
 import { Client, startTestApp, uniqueEmail, type TestApp } from "./app.ts";
-import { allowOutboxWrites, eventsOf, outboxEvents, refuseOutboxWrites, verifyEvent, type VerifiedEvent } from "./revocations.ts";
+import { allowOutboxWrites, eventsOf, outboxEvents, readFeed, refuseOutboxWrites, verifyEvent, type VerifiedEvent } from "./revocations.ts";
 import type { Backend } from "./suite.ts";
 
 const PASSWORD = "correct horse battery staple";
@@ -214,6 +216,159 @@ export function defineRevocationSuite(backend: Backend): void {
         }
         await vi.waitFor(async () => expect((await eventsOf(t, userId)).map((e) => e.claims)).toEqual([{ kind: "session", uid: userId, sid, reason: "sign-out" }]), { timeout: 10_000, interval: 200 });
         expect(t.app.revocations.recorder.pendingCount).toBe(0);
+      });
+    });
+
+    describe("the feed", () => {
+      it("serves every unexpired event, oldest first, with a version that changes with the set", async () => {
+        const first = await readFeed(t.url);
+        expect(first.status).toBe(200);
+        expect(first.headers.get("content-type")).toMatch(/^application\/json/);
+        expect(first.headers.get("cache-control")).toBe("no-store");
+        expect(first.body.events).toEqual((await t.app.revocations.outbox.all()).map((row) => row.token));
+        expect(first.body.version).toMatch(/^[A-Za-z0-9_-]+$/);
+        expect((await readFeed(t.url)).body.version).toBe(first.body.version);
+
+        const client = new Client(t.url);
+        await client.signUp(uniqueEmail("feed-basic"));
+        await client.post("/api/auth/sign-out");
+        const second = await readFeed(t.url);
+        expect(second.body.version).not.toBe(first.body.version);
+        expect(second.body.events.slice(0, -1)).toEqual(first.body.events);
+        expect((await verifyEvent(t, second.body.events.at(-1)!)).claims.reason).toBe("sign-out");
+      });
+
+      it("answers HEAD without a body, and refuses other methods (405) and malformed queries (400)", async () => {
+        const head = await fetch(`${t.url}/internal/revocations`, { method: "HEAD" });
+        expect(head.status).toBe(200);
+        expect(await head.text()).toBe("");
+        for (const method of ["POST", "PUT", "DELETE", "PATCH"]) {
+          const res = await fetch(`${t.url}/internal/revocations`, { method });
+          expect(res.status, method).toBe(405);
+          expect(res.headers.get("allow")).toBe("GET, HEAD");
+          expect(await res.json()).toMatchObject({ code: "METHOD_NOT_ALLOWED" });
+        }
+        for (const query of ["?wait=soon", "?wait=-1", "?wait=1.5", `?version=${"x".repeat(200)}`, "?version=%3Cscript%3E"]) {
+          const res = await readFeed(t.url, query);
+          expect(res.status, query).toBe(400);
+          expect(res.body).toMatchObject({ code: "BAD_REQUEST" });
+        }
+        // Under /api/auth there is nothing of the kind: the gateway's routes cannot reach it.
+        expect((await fetch(`${t.url}/api/auth/internal/revocations`)).status).toBe(404);
+      });
+
+      it("answers a long-poll at once when the caller's version is not the current one", async () => {
+        const { body } = await readFeed(t.url);
+        const stale = await readFeed(t.url, "?version=stale0version0&wait=25");
+        expect(stale.body).toEqual(body);
+      });
+
+      it("holds a long-poll whose version is current until the wait has passed", async () => {
+        const { body } = await readFeed(t.url);
+        const started = performance.now();
+        const held = await readFeed(t.url, `?version=${body.version}&wait=1`);
+        expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+        expect(held.body).toEqual(body);
+        expect(t.app.revocations.feed.waiting).toBe(0);
+      });
+
+      it("re-reads the outbox while anyone waits: a row another writer added (another replica) wakes the waiter", async () => {
+        const { body } = await readFeed(t.url);
+        const poll = readFeed(t.url, `?version=${body.version}&wait=25`);
+        await vi.waitFor(() => expect(t.app.revocations.feed.waiting).toBe(1));
+        // Written as another replica would: signed with the shared key, straight into the table,
+        // with no word to this process's feed.
+        const context = await t.app.auth.$context;
+        const iat = nowS();
+        const envelope = { iss: t.config.jwt.issuer, aud: REVOCATION_EVENT_AUDIENCE, jti: randomUUID(), iat, exp: iat + t.config.jwt.lifetimeS + REVOCATION_RETENTION_MARGIN_S } as const;
+        const token = await signRevocationEvent({ kind: "user", uid: "elsewhere", before: iat, reason: "revoke-sessions" }, envelope, await t.app.keyring.signingKey({ context }));
+        await t.app.revocations.outbox.insert({ id: envelope.jti, token, createdAt: new Date(), expiresAt: new Date(envelope.exp * 1000) });
+        const woken = await poll;
+        expect(woken.body.events.at(-1)).toBe(token);
+        expect((await verifyEvent(t, token)).claims.uid).toBe("elsewhere");
+      });
+    });
+
+    describe("the feed's waiters", () => {
+      let w: TestApp;
+      beforeAll(async () => {
+        // No periodic re-read: only this process's own writes can wake a waiter here.
+        w = await startTestApp(await backend.env(), { feedRecheckMs: 3_600_000, feedMaxWaiters: 2 });
+      });
+      afterAll(async () => {
+        await w?.close();
+      });
+
+      it("wakes a waiting long-poll as soon as this process writes an event", async () => {
+        const { body } = await readFeed(w.url);
+        const poll = readFeed(w.url, `?version=${body.version}&wait=25`);
+        await vi.waitFor(() => expect(w.app.revocations.feed.waiting).toBe(1));
+        const client = new Client(w.url);
+        const { userId } = await client.signUp(uniqueEmail("feed-wake"));
+        await client.post("/api/auth/sign-out");
+        // A missed wake-up would hold the poll for 25 s, past this test's timeout.
+        const woken = await poll;
+        expect(woken.body.version).not.toBe(body.version);
+        expect((await verifyEvent(w, woken.body.events.at(-1)!)).claims).toMatchObject({ uid: userId, reason: "sign-out" });
+      });
+
+      it("lets at most the bound wait, answers the next at once, and forgets a waiter whose client went away", async () => {
+        const { body } = await readFeed(w.url);
+        const aborts = [new AbortController(), new AbortController()];
+        const held = aborts.map((a) => readFeed(w.url, `?version=${body.version}&wait=25`, { signal: a.signal }).catch(() => "aborted"));
+        await vi.waitFor(() => expect(w.app.revocations.feed.waiting).toBe(2));
+        // Past the bound: answered at once (waiting would outlast this test's timeout).
+        const third = await readFeed(w.url, `?version=${body.version}&wait=25`);
+        expect(third.body).toEqual(body);
+        for (const a of aborts) a.abort();
+        expect(await Promise.all(held)).toEqual(["aborted", "aborted"]);
+        await vi.waitFor(() => expect(w.app.revocations.feed.waiting).toBe(0));
+        // The freed places are usable again.
+        const again = readFeed(w.url, `?version=${body.version}&wait=1`);
+        await vi.waitFor(() => expect(w.app.revocations.feed.waiting).toBe(1));
+        expect((await again).body).toEqual(body);
+      });
+
+      it("answers every waiter when the service closes, instead of holding the shutdown", async () => {
+        const c = await startTestApp(await backend.env());
+        const { body } = await readFeed(c.url);
+        const poll = readFeed(c.url, `?version=${body.version}&wait=25`);
+        await vi.waitFor(() => expect(c.app.revocations.feed.waiting).toBe(1));
+        await c.close();
+        expect((await poll).body).toEqual(body);
+      });
+    });
+
+    describe("expiry (pinned clock)", () => {
+      let e: TestApp;
+      let clock = Date.now();
+      beforeAll(async () => {
+        clock = Date.now();
+        e = await startTestApp(await backend.env(), { now: () => clock });
+      });
+      afterAll(async () => {
+        await e?.close();
+      });
+
+      it("serves an event until its exp, then forgets it, and the periodic sweep deletes its row", async () => {
+        const client = new Client(e.url);
+        const { userId } = await client.signUp(uniqueEmail("expiry"));
+        await client.post("/api/auth/sign-out");
+        const [event] = await eventsOf(e, userId);
+        const served = await readFeed(e.url);
+        expect(served.body.events).toEqual([event!.token]);
+        expect(event!.payload.exp).toBe(Math.floor(clock / 1000) + e.config.jwt.lifetimeS + REVOCATION_RETENTION_MARGIN_S);
+
+        clock = event!.payload.exp! * 1000 - 1;
+        expect((await readFeed(e.url)).body.events).toHaveLength(1);
+        clock = event!.payload.exp! * 1000;
+        const expired = await readFeed(e.url);
+        expect(expired.body.events).toEqual([]);
+        expect(expired.body.version).not.toBe(served.body.version);
+
+        // No explicit call: the maintenance tick notices the clock moved and sweeps.
+        await vi.waitFor(async () => expect(await e.app.revocations.outbox.all()).toEqual([]), { timeout: 10_000, interval: 200 });
+        expect(await e.app.revocations.sweep()).toBe(0);
       });
     });
   });

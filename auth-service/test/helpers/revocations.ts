@@ -2,7 +2,8 @@ import type Database from "better-sqlite3";
 import pg from "pg";
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from "jose";
 import {
-  readRevocationClaims, REVOCATION_EVENT_AUDIENCE, REVOCATION_EVENT_TYP, type RevocationClaims,
+  readRevocationClaims, REVOCATION_EVENT_AUDIENCE, REVOCATION_EVENT_TYP, REVOCATION_FEED_PATH,
+  type RevocationClaims, type RevocationFeed,
 } from "@todo-gateway/config";
 import type { AuthServiceApp } from "../../src/app.ts";
 import type { TestApp } from "./app.ts";
@@ -40,6 +41,13 @@ export async function outboxEvents(t: TestApp): Promise<VerifiedEvent[]> {
 /** The events (verified) concerning one user. */
 export async function eventsOf(t: TestApp, uid: string): Promise<VerifiedEvent[]> {
   return (await outboxEvents(t)).filter((event) => event.claims.uid === uid);
+}
+
+/** `GET /internal/revocations[?query]`. */
+export async function readFeed(url: string, query = "", init: RequestInit = {}): Promise<{ status: number; body: RevocationFeed; headers: Headers }> {
+  const res = await fetch(`${url}${REVOCATION_FEED_PATH}${query}`, init);
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text === "" ? ({} as RevocationFeed) : (JSON.parse(text) as RevocationFeed) };
 }
 
 /** Runs SQL on the app's own database (SQLite handle or PostgreSQL pool). */
