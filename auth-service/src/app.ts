@@ -35,7 +35,7 @@ export interface AuthServiceApp {
   readonly auth: Auth;
   readonly keyring: KeyRing;
   readonly database: AuthDatabase;
-  /** The revocation outbox and its feed. */
+  /** The revocation outbox, its feed and (with `REDIS_URL`) its relay. */
   readonly revocations: Revocations;
   readonly server: Server;
   readonly secret: ResolvedSecret;

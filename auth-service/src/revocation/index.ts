@@ -1,8 +1,10 @@
 /**
  * Sign-out that reaches every gateway (docs/revocation.md), the auth-service side, wired once:
  * the Better Auth plugin records each ending as a signed row in the outbox; the feed serves the
- * rows over HTTP; a maintenance tick retries writes the database refused and deletes expired rows.
+ * rows over HTTP; the relay (with `REDIS_URL`) copies them to the Redis stream; a maintenance
+ * tick retries writes the database refused and deletes expired rows.
  */
+import { AsyncResource } from "node:async_hooks";
 import type { AuthContext } from "better-auth";
 import type { AuthServiceConfig } from "@todo-gateway/config";
 import type { KeyRing } from "../keyring.ts";
@@ -12,12 +14,14 @@ import type { RevocationHook } from "./hook.ts";
 import { Outbox } from "./outbox.ts";
 import { revocationEvents } from "./plugin.ts";
 import { RevocationRecorder, type RecordedRevocation } from "./recorder.ts";
+import { RedisRelay } from "./relay.ts";
 import { firstLine, LogThrottle } from "./throttle.ts";
 
 export { FEED_MAX_WAIT_S, FEED_MAX_WAITERS, FEED_RECHECK_MS, feedVersion, RevocationFeed } from "./feed.ts";
 export { loggingRevocationHook, type RevocationHook } from "./hook.ts";
 export { MAX_OUTBOX_READ, Outbox, REVOCATION_EVENT_MODEL, type OutboxEvent, type OutboxRow } from "./outbox.ts";
 export { MAX_PENDING_EVENTS, RevocationRecorder, type RecordedRevocation } from "./recorder.ts";
+export { describeRedisUrl, RedisRelay, RELAY_LIMITS } from "./relay.ts";
 
 /** Expired rows deleted per sweep, in batches: bounded work each time. */
 export const SWEEP_LIMITS = Object.freeze({ everyMs: 10_000, batch: 1_000, batchesPerSweep: 10 });
@@ -39,6 +43,8 @@ export class Revocations {
   readonly outbox: Outbox;
   readonly recorder: RevocationRecorder;
   readonly feed: RevocationFeed;
+  /** `undefined` without `REDIS_URL`. */
+  readonly relay: RedisRelay | undefined;
   /** Goes into `betterAuth({ plugins })`. */
   readonly plugin: ReturnType<typeof revocationEvents>;
   private context: AuthContext | undefined;
@@ -46,6 +52,7 @@ export class Revocations {
   private ticking: Promise<void> | undefined;
   private lastSweep = Number.NEGATIVE_INFINITY;
   private readonly sweepProblems = new LogThrottle(60_000);
+  private readonly wake: () => void;
 
   constructor(private readonly options: RevocationsOptions) {
     const { config, keyring, log, now } = options;
@@ -55,6 +62,7 @@ export class Revocations {
     };
     this.outbox = new Outbox(context);
     this.feed = new RevocationFeed({ outbox: this.outbox, now, log, recheckMs: options.feedRecheckMs, maxWaiters: options.feedMaxWaiters });
+    this.relay = config.redisUrl === undefined ? undefined : new RedisRelay({ url: config.redisUrl, outbox: this.outbox, now, log });
     this.recorder = new RevocationRecorder({
       issuer: config.jwt.issuer,
       tokenLifetimeS: config.jwt.lifetimeS,
@@ -65,11 +73,19 @@ export class Revocations {
       onRecorded: (event) => this.recorded(event),
     });
     this.plugin = revocationEvents({ recorder: this.recorder, onInit: (ctx) => (this.context = ctx) });
+    // The feed's read and the relay's work must not run inside the request that wrote the event:
+    // it would carry that request's Better Auth adapter (and its transaction, if any) and log
+    // lines. Bound here, they run in the context the service was built in.
+    this.wake = AsyncResource.bind(() => {
+      this.feed.notify();
+      this.relay?.kick();
+    });
   }
 
-  /** Starts the maintenance tick (after the schema exists). */
+  /** Starts the relay and the maintenance tick (after the schema exists). */
   start(): void {
     if (this.timer !== undefined) return;
+    this.relay?.start();
     this.timer = setInterval(() => void this.tick(), TICK_MS);
     this.timer.unref();
   }
@@ -85,11 +101,12 @@ export class Revocations {
     return deleted;
   }
 
-  /** Answers the feed's waiters and stops the tick. The database stays open. */
+  /** Answers the feed's waiters, stops the tick and the relay. The database stays open. */
   async close(): Promise<void> {
     this.feed.close();
     if (this.timer !== undefined) clearInterval(this.timer);
     await this.ticking;
+    await this.relay?.close();
   }
 
   /** Retries the writes the database refused, and sweeps now and then. One at a time. */
@@ -113,7 +130,7 @@ export class Revocations {
   }
 
   private recorded(event: RecordedRevocation): void {
-    this.feed.notify();
+    this.wake();
     Promise.resolve()
       .then(() => this.options.onRevocation(event))
       .catch((error: unknown) => this.options.log.error({ jti: event.jti, err: error }, "revocation hook failed"));
