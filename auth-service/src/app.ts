@@ -1,13 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getMigrations } from "better-auth/db/migration";
-import { requestIdFrom, type AuthServiceConfig } from "@todo-gateway/config";
+import { REVOCATION_FEED_PATH, requestIdFrom, type AuthServiceConfig } from "@todo-gateway/config";
 import { createAuth, CLIENT_IP_HEADER, type Auth } from "./auth.ts";
 import { openDatabase, type AuthDatabase } from "./database.ts";
 import type { KeyRing } from "./keyring.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { loggingRevocationHook, type RevocationHook } from "./revocation.ts";
 import { runWithRequestState, type RequestState } from "./request-context.ts";
+import { sendJson } from "./respond.ts";
+import { loggingRevocationHook, type RevocationHook, type Revocations } from "./revocation/index.ts";
 import { resolveSecret, type ResolvedSecret } from "./secret.ts";
 
 /** Largest request body accepted; sign-up / sign-in bodies are a few hundred bytes. */
@@ -18,10 +19,14 @@ const JWKS_PATH = "/api/auth/jwks";
 export interface BuildAppOptions {
   /** The secret; default: `config.secret`, else the development file / a test-only random one. */
   readonly secret?: string;
-  /** The revocation hook point; default: log the event. */
+  /** Called after each revocation event is written to the outbox; default: log it. */
   readonly onRevocation?: RevocationHook;
-  /** The key rotation clock (ms since the epoch); default `Date.now`. */
+  /** The clock of key rotation and revocation events (ms since the epoch); default `Date.now`. */
   readonly now?: () => number;
+  /** How often the revocation feed re-reads the outbox while requests wait (default 500 ms). */
+  readonly feedRecheckMs?: number;
+  /** How many feed requests may wait at once (default 1000). */
+  readonly feedMaxWaiters?: number;
   readonly logger?: Logger;
 }
 
@@ -30,6 +35,8 @@ export interface AuthServiceApp {
   readonly auth: Auth;
   readonly keyring: KeyRing;
   readonly database: AuthDatabase;
+  /** The revocation outbox, its feed and (with `REDIS_URL`) its relay. */
+  readonly revocations: Revocations;
   readonly server: Server;
   readonly secret: ResolvedSecret;
   readonly log: Logger;
@@ -58,13 +65,15 @@ export async function buildApp(config: AuthServiceConfig, options: BuildAppOptio
   const database = openDatabase(config.database, {
     onIdleError: (error) => log.warn({ err: error }, "database connection lost; it will reconnect on the next request"),
   });
-  const { auth, keyring } = createAuth({
+  const { auth, keyring, revocations } = createAuth({
     config,
     database,
     secret: secret.value,
     log,
     onRevocation: options.onRevocation ?? loggingRevocationHook(log),
     now: options.now,
+    feedRecheckMs: options.feedRecheckMs,
+    feedMaxWaiters: options.feedMaxWaiters,
   });
   const maxAge = jwksMaxAge(config);
 
@@ -73,6 +82,8 @@ export async function buildApp(config: AuthServiceConfig, options: BuildAppOptio
     if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
       return sendJson(res, 200, { status: "ok" });
     }
+    // Outside /api/auth: the gateway routes clients only there, so none can reach the feed.
+    if (path === REVOCATION_FEED_PATH) return revocations.feed.handle(req, res);
     if (!path.startsWith(AUTH_PREFIX)) return sendJson(res, 404, { code: "NOT_FOUND", message: "Not Found" });
 
     const body = await readBody(req, BODY_LIMIT_BYTES);
@@ -147,6 +158,7 @@ export async function buildApp(config: AuthServiceConfig, options: BuildAppOptio
     auth,
     keyring,
     database,
+    revocations,
     server,
     secret,
     log,
@@ -154,6 +166,7 @@ export async function buildApp(config: AuthServiceConfig, options: BuildAppOptio
     migrate,
     async listen({ host, port }) {
       await migrate();
+      revocations.start();
       await new Promise<void>((resolve, reject) => {
         const onError = (error: Error) => reject(error);
         server.once("error", onError);
@@ -179,12 +192,15 @@ export async function buildApp(config: AuthServiceConfig, options: BuildAppOptio
     close() {
       closing ??= (async () => {
         if (rotationTimer !== undefined) clearInterval(rotationTimer);
+        // Long-polls are answered now, so they do not hold the shutdown for up to 30 s.
+        revocations.feed.close();
         if (server.listening) {
           const closed = new Promise<void>((resolve) => server.close(() => resolve()));
           // In-flight requests finish; idle keep-alive sockets are closed now, not after their timeout.
           server.closeIdleConnections();
           await closed;
         }
+        await revocations.close();
         await database.close();
       })();
       return closing;
@@ -238,10 +254,4 @@ async function writeResponse(res: ServerResponse, response: Response, head: bool
   if (body !== undefined) headers["content-length"] = String(body.length);
   res.writeHead(response.status, headers);
   res.end(body);
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
-  res.end(text);
 }

@@ -7,7 +7,7 @@ import type { AuthDatabase } from "./database.ts";
 import { KeyRing } from "./keyring.ts";
 import { betterAuthLogLevel, type Logger } from "./log.ts";
 import { markInternalError } from "./request-context.ts";
-import type { RevocationHook } from "./revocation.ts";
+import { Revocations, type RevocationHook } from "./revocation/index.ts";
 
 /**
  * The header the HTTP layer sets to the real client address (the last `X-Forwarded-For`
@@ -27,14 +27,30 @@ export interface CreateAuthOptions {
   readonly database: AuthDatabase;
   readonly secret: string;
   readonly log: Logger;
+  /** Called after each revocation event is written (default in buildApp: a log line). */
   readonly onRevocation: RevocationHook;
-  /** The keyring's clock (ms); tests inject one to rotate without waiting. */
+  /** The clock (ms) of the keyring and the revocation events; tests inject one to rotate or expire without waiting. */
   readonly now?: () => number;
+  /** The revocation feed's re-read interval while requests wait (tests shorten it). */
+  readonly feedRecheckMs?: number;
+  readonly feedMaxWaiters?: number;
 }
 
-/** Builds the Better Auth instance: email + password, sessions, jwt (publish-ahead keys) and bearer. */
+/**
+ * Rows Better Auth reads when a call names no limit (its default is 100). The keyring reads the
+ * whole `jwks` table, whose rows are never deleted: with the default, after 100 rotations it saw
+ * only the oldest hundred keys and minted a new one on every sync. Deleting a user's sessions
+ * reads them first, too, and runs the delete hooks (the revocation events) only for those read.
+ */
+export const FIND_MANY_LIMIT = 10_000;
+
+/**
+ * Builds the Better Auth instance: email + password, sessions, jwt (publish-ahead keys), bearer,
+ * and the revocation events (docs/revocation.md).
+ */
 export function createAuth(options: CreateAuthOptions) {
   const { config, database, secret, log, onRevocation } = options;
+  const now = options.now ?? Date.now;
   const keyring = new KeyRing({
     policy: {
       algorithm: config.jwt.algorithm,
@@ -42,7 +58,7 @@ export function createAuth(options: CreateAuthOptions) {
       leadS: config.jwt.rotationLeadS,
       graceS: config.jwt.rotationGraceS,
     },
-    now: options.now,
+    now,
     onMint: (key, { activatesAt }) => log.info({ kid: key.id, alg: key.alg, activatesAt: activatesAt.toISOString(), expiresAt: key.expiresAt ? new Date(key.expiresAt).toISOString() : null }, "signing key published"),
   });
 
@@ -60,11 +76,7 @@ export function createAuth(options: CreateAuthOptions) {
   } satisfies JwtOptions;
   keyring.attach(jwtOptions);
 
-  const report = (event: Parameters<RevocationHook>[0]) => {
-    Promise.resolve()
-      .then(() => onRevocation(event))
-      .catch((error: unknown) => log.error({ event: event.type, err: error }, "revocation hook failed"));
-  };
+  const revocations = new Revocations({ config, keyring, log, now, onRevocation, feedRecheckMs: options.feedRecheckMs, feedMaxWaiters: options.feedMaxWaiters });
 
   const auth = betterAuth({
     appName: "todo-auth-service",
@@ -73,7 +85,7 @@ export function createAuth(options: CreateAuthOptions) {
     database: database.handle,
     emailAndPassword: { enabled: true, maxPasswordLength: MAX_PASSWORD_LENGTH },
     trustedOrigins: [...config.trustedOrigins],
-    plugins: [jwt(jwtOptions), bearer()],
+    plugins: [jwt(jwtOptions), bearer(), revocations.plugin],
     rateLimit: {
       enabled: config.rateLimit,
       storage: "memory",
@@ -87,6 +99,7 @@ export function createAuth(options: CreateAuthOptions) {
       // Checks on even under NODE_ENV=test, so the tests exercise what production does.
       disableOriginCheck: false,
       ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
+      database: { defaultFindManyLimit: FIND_MANY_LIMIT },
     },
     logger: {
       level: betterAuthLogLevel(config.logLevel),
@@ -120,25 +133,9 @@ export function createAuth(options: CreateAuthOptions) {
         }
       }),
     },
-    databaseHooks: {
-      session: {
-        delete: {
-          after: async (session) => {
-            report({ type: "session.revoked", userId: session.userId, sessionId: session.id, at: new Date() });
-          },
-        },
-      },
-      user: {
-        delete: {
-          after: async (user) => {
-            report({ type: "user.deleted", userId: user.id, at: new Date() });
-          },
-        },
-      },
-    },
     user: { deleteUser: { enabled: true } },
   });
-  return { auth, keyring };
+  return { auth, keyring, revocations };
 }
 
 export type Auth = ReturnType<typeof createAuth>["auth"];

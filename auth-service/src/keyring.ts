@@ -21,7 +21,7 @@
  * restart, a second instance or a changed lead time reads the same sequence from the table.
  */
 import type { GenericEndpointContext } from "better-auth";
-import { createJwk, resolveSigningKey, type Jwk, type JwtOptions } from "better-auth/plugins/jwt";
+import { createJwk, resolveSigningKey, type Jwk, type JwtOptions, type ResolvedSigningKey } from "better-auth/plugins/jwt";
 import type { AuthServiceJwtAlgorithm } from "@todo-gateway/config";
 
 /** A row of Better Auth's `jwks` table as the adapter returns it. */
@@ -161,8 +161,19 @@ export class KeyRing {
    * Throws Better Auth's "Failed to decrypt private key" error.
    */
   async checkSigningKey(ctx: ContextLike): Promise<void> {
+    await this.signingKey(ctx);
+  }
+
+  /**
+   * The key that signs tokens now, decrypted and imported by Better Auth's own
+   * `resolveSigningKey`: what anything else this service signs (revocation events) must use.
+   */
+  async signingKey(ctx: ContextLike): Promise<ResolvedSigningKey> {
     if (this.pluginOptions === undefined) throw new Error("KeyRing.attach() was not called");
-    await resolveSigningKey(ctx as GenericEndpointContext, this.pluginOptions);
+    const key = await resolveSigningKey(ctx as GenericEndpointContext, this.pluginOptions);
+    // Null only with a custom `jwt.sign`, which this service never configures.
+    if (key === null) throw new Error("the jwt plugin signs remotely; there is no local signing key");
+    return key;
   }
 
   private async rows(ctx: ContextLike): Promise<KeyRow[]> {

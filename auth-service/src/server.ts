@@ -3,7 +3,7 @@
  * runner (config/src/service.ts): one line and exit 1 for a bad setting or a failed start,
  * graceful shutdown on SIGINT / SIGTERM within SHUTDOWN_TIMEOUT_S.
  */
-import { loadAuthServiceConfig, runService } from "@todo-gateway/config";
+import { loadAuthServiceConfig, REVOCATION_FEED_PATH, runService } from "@todo-gateway/config";
 import { buildApp } from "./app.ts";
 import { describeStartupError } from "./startup-errors.ts";
 
@@ -25,8 +25,9 @@ await runService({
   portVariable: "AUTH_PORT",
   hostVariable: "AUTH_HOST",
   describeStartupError,
-  announce: (app, config) => [
+  announce: (app, config, url) => [
     `tokens: iss=${config.jwt.issuer} aud=${config.jwt.audience} alg=${config.jwt.algorithm} lifetime=${config.jwt.lifetimeS}s jwks=${config.baseUrl}/api/auth/jwks`,
+    `revocations: feed=${url}${REVOCATION_FEED_PATH} redis=${app.revocations.relay?.where ?? "off"}`,
     `database: ${app.database.description}`,
   ],
 });

@@ -29,6 +29,7 @@ describe("server.ts", () => {
     const url = await first.ready;
     expect(first.stdout).toMatch(/^auth-service listening on http:\/\/127\.0\.0\.1:\d+$/m);
     expect(first.stdout).toMatch(/^auth-service tokens: iss=http:\/\/127\.0\.0\.1:0 aud=http:\/\/127\.0\.0\.1:0 alg=EdDSA /m);
+    expect(first.stdout).toMatch(/^auth-service revocations: feed=http:\/\/127\.0\.0\.1:\d+\/internal\/revocations redis=off$/m);
     expect(first.stderr).toMatch(/auth-service: warning: BETTER_AUTH_SECRET is unset; generated a development secret in .*auth-secret/);
 
     const client = new Client(url);
@@ -71,6 +72,12 @@ describe("server.ts", () => {
     expect(await proc.exited).toBe(1);
     expect(proc.stderr.trim()).toMatch(/^auth-service: configuration error: BETTER_AUTH_SECRET: looks low-entropy/);
     expect(proc.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("exits 1 with one line naming REDIS_URL, without its password, when it is not a Redis URL", async () => {
+    const proc = runServer({ NODE_ENV: "test", DATA_DIR: dataDir(), AUTH_PORT: "0", REDIS_URL: "https://:hunter2@cache.example:6379" });
+    expect(await proc.exited).toBe(1);
+    expect(proc.stderr.trim()).toBe("auth-service: configuration error: REDIS_URL: must be a redis:// or rediss:// URL");
   });
 
   it("exits 1 with one line when the port is in use", async () => {

@@ -5,6 +5,7 @@ import { EnvReader, deepFreeze, readShutdownTimeout, type Env } from "./env.ts";
 import { readLogLevel, type LogLevel } from "./log-level.ts";
 import { readLogFormat, type LogFormat } from "./logging.ts";
 import { loopbackTwin, originOf } from "./origins.ts";
+import { REVOCATION_RETENTION_MARGIN_S } from "./revocation-events.ts";
 import { MIN_HMAC_SECRET_BYTES } from "./secrets.ts";
 
 /** Signing algorithms Better Auth 1.7's jwt plugin can mint keys for. */
@@ -63,11 +64,21 @@ export interface AuthServiceConfig {
     readonly audience: string;
     /** `JWT_ROTATION_INTERVAL_S` (0 = never rotate): how long a key signs before its successor takes over. */
     readonly rotationIntervalS: number;
-    /** `JWT_ROTATION_GRACE_S` (86400): how long a retired key stays in the JWKS; at least the token lifetime. */
+    /**
+     * `JWT_ROTATION_GRACE_S` (86400): how long a retired key stays in the JWKS; at least the token
+     * lifetime, and with rotation on at least `lifetime + REVOCATION_RETENTION_MARGIN_S`, so every
+     * revocation event (kept that long) still verifies with the key that signed it.
+     */
     readonly rotationGraceS: number;
     /** `JWT_ROTATION_LEAD_S` (600): how long a new key is published in the JWKS before it signs. */
     readonly rotationLeadS: number;
   };
+  /**
+   * `REDIS_URL` (unset: no relay): revocation events are relayed to this Redis's stream
+   * (docs/revocation.md §3). A `redis://` or `rediss://` URL; it may carry a password, so it is
+   * never printed as given.
+   */
+  readonly redisUrl: string | undefined;
   /** `LOG_LEVEL`. */
   readonly logLevel: LogLevel;
   /** `LOG_FORMAT`: `json` (one JSON line per entry, the default) or `pretty` (for a terminal). */
@@ -118,7 +129,8 @@ export function loadAuthServiceConfig(source: Env, options: LoadAuthServiceOptio
   const lifetimeS = env.integer("JWT_LIFETIME_S", AUTH_SERVICE_DEFAULTS.jwtLifetimeS, { min: 30, max: 86_400 });
   const rotationIntervalS = env.integer("JWT_ROTATION_INTERVAL_S", AUTH_SERVICE_DEFAULTS.rotationIntervalS, { max: 10 * 365 * 86_400 });
   const rotationLeadS = env.integer("JWT_ROTATION_LEAD_S", AUTH_SERVICE_DEFAULTS.rotationLeadS, { max: 30 * 86_400 });
-  const rotationGraceS = env.integer("JWT_ROTATION_GRACE_S", Math.max(AUTH_SERVICE_DEFAULTS.rotationGraceS, lifetimeS), { max: 365 * 86_400 });
+  const eventLifetimeS = lifetimeS + REVOCATION_RETENTION_MARGIN_S;
+  const rotationGraceS = env.integer("JWT_ROTATION_GRACE_S", Math.max(AUTH_SERVICE_DEFAULTS.rotationGraceS, eventLifetimeS), { max: 365 * 86_400 });
   if (rotationIntervalS > 0 && rotationLeadS < AUTH_SERVICE_DEFAULTS.minRotationLeadS) {
     env.problem("JWT_ROTATION_LEAD_S", `${rotationLeadS} is too short: gateways may not have fetched a new key before it signs; use at least ${AUTH_SERVICE_DEFAULTS.minRotationLeadS}`);
   } else if (rotationIntervalS > 0 && rotationLeadS >= rotationIntervalS) {
@@ -126,6 +138,9 @@ export function loadAuthServiceConfig(source: Env, options: LoadAuthServiceOptio
   }
   if (rotationGraceS < lifetimeS) {
     env.problem("JWT_ROTATION_GRACE_S", `${rotationGraceS} is shorter than JWT_LIFETIME_S (${lifetimeS}): tokens signed just before a rotation would stop verifying before they expire`);
+  } else if (rotationIntervalS > 0 && rotationGraceS < eventLifetimeS) {
+    // An event is kept (and must verify) until iat + lifetime + margin: its key must stay published as long.
+    env.problem("JWT_ROTATION_GRACE_S", `${rotationGraceS} is shorter than JWT_LIFETIME_S + ${REVOCATION_RETENTION_MARGIN_S} (${eventLifetimeS}): revocation events signed just before a rotation would stop verifying while gateways still need them`);
   }
 
   const config: AuthServiceConfig = {
@@ -148,6 +163,7 @@ export function loadAuthServiceConfig(source: Env, options: LoadAuthServiceOptio
       rotationGraceS,
       rotationLeadS,
     },
+    redisUrl: readRedisUrl(env, "REDIS_URL"),
     logLevel: readLogLevel(env),
     logFormat: readLogFormat(env),
     shutdownTimeoutS: readShutdownTimeout(env),
@@ -205,6 +221,28 @@ function readDatabase(env: EnvReader, cwd: string, dataDir: string): AuthDatabas
     return env.problem("DATABASE_URL", "must be postgres://…, postgresql://… or a SQLite file path") ?? fallback;
   }
   return { kind: "sqlite", path: isAbsolute(value) ? value : resolve(cwd, value) };
+}
+
+/**
+ * An optional `redis://` / `rediss://` URL with a host. The problem line never echoes the value:
+ * it may carry a password.
+ */
+export function readRedisUrl(env: EnvReader, name: string): string | undefined {
+  const value = env.optionalString(name)?.trim();
+  if (value === undefined || value === "") return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return env.problem(name, "is not a valid URL (expected redis://[user:password@]host[:port][/db] or rediss://…)");
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+    return env.problem(name, "must be a redis:// or rediss:// URL");
+  }
+  if (url.hostname === "") return env.problem(name, "has no host (expected redis://host[:port])");
+  const db = url.pathname.replace(/^\//, "");
+  if (db !== "" && !/^\d{1,2}$/.test(db)) return env.problem(name, "has a path that is not a database number (redis://host:6379/0)");
+  return value;
 }
 
 function readTrustedOrigins(env: EnvReader, gatewayPublicUrl: string): string[] {

@@ -32,6 +32,7 @@ describe("loadAuthServiceConfig", () => {
         algorithm: "EdDSA", lifetimeS: 900, issuer: "http://127.0.0.1:3001", audience: "http://127.0.0.1:3001",
         rotationIntervalS: 0, rotationGraceS: 86_400, rotationLeadS: 600,
       },
+      redisUrl: undefined,
       logLevel: "info",
     });
     expect(config.trustedOrigins).toEqual(["http://127.0.0.1:8080", "http://localhost:8080"]);
@@ -100,6 +101,36 @@ describe("loadAuthServiceConfig", () => {
     expect(problems({ JWT_ROTATION_GRACE_S: "60" })[0]).toMatch(/^JWT_ROTATION_GRACE_S: 60 is shorter than JWT_LIFETIME_S \(900\)/);
     expect(problems({ JWT_LIFETIME_S: "15m" })).toEqual(["JWT_LIFETIME_S: \"15m\" is not a whole number"]);
     expect(problems({ JWT_ISSUER: " " })).toEqual(["JWT_ISSUER: must not be empty (the gateway checks it on every token)"]);
+  });
+
+  it("with rotation on, keeps a retired key published for as long as a revocation event it signed is kept", () => {
+    const rotating = { JWT_ROTATION_INTERVAL_S: "3600", JWT_ROTATION_LEAD_S: "600", JWT_LIFETIME_S: "900" };
+    expect(problems({ ...rotating, JWT_ROTATION_GRACE_S: "959" })).toEqual([
+      "JWT_ROTATION_GRACE_S: 959 is shorter than JWT_LIFETIME_S + 60 (960): revocation events signed just before a rotation would stop verifying while gateways still need them",
+    ]);
+    expect(loadAuthServiceConfig({ ...rotating, JWT_ROTATION_GRACE_S: "960" }, { cwd: CWD }).jwt.rotationGraceS).toBe(960);
+    // Without rotation no key retires, so only the token lifetime bounds it.
+    expect(loadAuthServiceConfig({ JWT_LIFETIME_S: "900", JWT_ROTATION_GRACE_S: "900" }, { cwd: CWD }).jwt.rotationGraceS).toBe(900);
+    // The default grace always fits, even for the longest token lifetime.
+    const longest = loadAuthServiceConfig({ ...rotating, JWT_ROTATION_INTERVAL_S: "172800", JWT_LIFETIME_S: "86400" }, { cwd: CWD });
+    expect(longest.jwt.rotationGraceS).toBe(86_460);
+  });
+
+  it("reads REDIS_URL, and refuses a bad one in one line that never echoes it", () => {
+    expect(loadAuthServiceConfig({ REDIS_URL: "redis://127.0.0.1:6379" }, { cwd: CWD }).redisUrl).toBe("redis://127.0.0.1:6379");
+    expect(loadAuthServiceConfig({ REDIS_URL: "rediss://:s3cret@cache.example:6380/2" }, { cwd: CWD }).redisUrl).toBe("rediss://:s3cret@cache.example:6380/2");
+    expect(loadAuthServiceConfig({ REDIS_URL: "" }, { cwd: CWD }).redisUrl).toBeUndefined();
+    const cases: Array<[string, string]> = [
+      ["http://:hunter2@cache.example:6379", "REDIS_URL: must be a redis:// or rediss:// URL"],
+      ["redis//:hunter2@cache.example", "REDIS_URL: is not a valid URL (expected redis://[user:password@]host[:port][/db] or rediss://…)"],
+      ["redis://:hunter2@cache.example:99999", "REDIS_URL: is not a valid URL (expected redis://[user:password@]host[:port][/db] or rediss://…)"],
+      ["redis://:hunter2@cache.example/hunter2", "REDIS_URL: has a path that is not a database number (redis://host:6379/0)"],
+    ];
+    for (const [value, line] of cases) {
+      const lines = problems({ REDIS_URL: value });
+      expect(lines, value).toEqual([line]);
+      expect(lines.join("\n")).not.toContain("hunter2");
+    }
   });
 
   it("trusts TRUSTED_ORIGINS plus the gateway's public origin", () => {
