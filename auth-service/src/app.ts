@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { isIP, type AddressInfo } from "node:net";
 import { getMigrations } from "better-auth/db/migration";
 import { REVOCATION_FEED_PATH, requestIdFrom, type AuthServiceConfig } from "@todo-gateway/config";
 import { createAuth, CLIENT_IP_HEADER, type Auth } from "./auth.ts";
@@ -210,11 +210,14 @@ export async function buildApp(config: AuthServiceConfig, options: BuildAppOptio
 }
 
 /**
- * The real client: the gateway appends the client's socket address as the LAST
- * `X-Forwarded-For` entry (entries before it are whatever the client sent). Without the
- * header (a direct call), the socket address.
+ * The real client. The gateway sends the address it resolved in `X-Real-IP` (the socket's peer,
+ * or the client behind a load balancer it trusts, TRUSTED_PROXIES) and scrubs every client
+ * copy; without it, the LAST `X-Forwarded-For` entry (the address the gateway appends; entries
+ * before it are whatever the client sent); without either (a direct call), the socket address.
  */
 export function realClientIp(req: IncomingMessage): string | undefined {
+  const resolved = req.headers["x-real-ip"];
+  if (typeof resolved === "string" && isIP(resolved.trim()) !== 0) return resolved.trim();
   const forwarded = req.headers["x-forwarded-for"];
   const joined = Array.isArray(forwarded) ? forwarded.join(",") : forwarded;
   if (joined !== undefined) {

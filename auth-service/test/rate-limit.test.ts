@@ -34,6 +34,15 @@ describe("rate limiting in production", () => {
     expect((await signIn("198.51.100.0, 10.0.0.2")).status).toBe(401);
   });
 
+  it("keys on the gateway's X-Real-IP when it sends one (the client behind a trusted load balancer)", async () => {
+    // Behind a load balancer every request's last X-Forwarded-For entry is the balancer's:
+    // the gateway resolves the client (TRUSTED_PROXIES) and says who it is in X-Real-IP.
+    const behind = (client: string) => signIn("203.0.113.50, 10.9.9.9", { "x-real-ip": client });
+    for (let i = 0; i < 3; i++) expect((await behind("192.0.2.10")).status).toBe(401);
+    expect((await behind("192.0.2.10")).status).toBe(429);
+    expect((await behind("192.0.2.11")).status).toBe(401);
+  });
+
   it("throttles sign-up per client too", async () => {
     const signUp = (i: number, ip: string) =>
       new Client(t.url).post("/api/auth/sign-up/email", { email: `rl-${i}-${Date.now()}@example.test`, password: "correct horse battery", name: "R" }, { "x-forwarded-for": ip });

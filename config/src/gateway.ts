@@ -3,14 +3,15 @@ import { availableParallelism } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "./errors.ts";
-import { EnvReader, deepFreeze, readShutdownTimeout, type Env } from "./env.ts";
+import { EnvReader, deepFreeze, quote, readShutdownTimeout, type Env } from "./env.ts";
 import { readLogLevel, type LogLevel } from "./log-level.ts";
 import { readLogFormat, type LogFormat } from "./logging.ts";
+import { parseAddressRange, type AddressRange } from "./addresses.ts";
 import { originOf } from "./origins.ts";
 import { REVOCATION_FEED_PATH } from "./revocation-events.ts";
 import { MIN_HMAC_SECRET_BYTES } from "./secrets.ts";
 import { DEFAULT_ROUTE_TABLE_FILE, loadRouteTable, type RouteTable, type RouteTableContext } from "./route-table.ts";
-import { UPSTREAM_FORMAT, rangeOf } from "./route-file-format.ts";
+import { RATE_LIMIT_REQUESTS, RATE_LIMIT_WINDOW_S, UPSTREAM_FORMAT, rangeOf } from "./route-file-format.ts";
 
 const UPSTREAM = UPSTREAM_FORMAT.fields;
 
@@ -66,10 +67,27 @@ export interface GatewayConfig {
     /** `MAX_EVENT_LOOP_DELAY_MS` (500; 0 = off): while the event loop lags more, new requests get 503. */
     readonly maxEventLoopDelayMs: number;
   };
+  /**
+   * `TRUSTED_PROXIES` (none): addresses and CIDRs of the load balancers in front, whose
+   * X-Forwarded-For / -Proto / -Host the gateway believes; the client address is the rightmost
+   * X-Forwarded-For entry not among them.
+   */
+  readonly trustedProxies: readonly AddressRange[];
+  /** Defaults of every route's rate limits; `undefined`: no limit. */
+  readonly rateLimits: {
+    /** `RATE_LIMIT_PER_USER`: requests per window per `sub`, on protected routes. */
+    readonly perUser: number | undefined;
+    /** `RATE_LIMIT_PER_ADDRESS`: requests per window per client address, on every route. */
+    readonly perAddress: number | undefined;
+    /** `RATE_LIMIT_WINDOW_S` (60). */
+    readonly windowS: number;
+  };
   /** `GATEWAY_WORKERS` (1): gateway processes on the one port (node:cluster); `auto` = available cores. */
   readonly workers: number;
   /** `SHUTDOWN_TIMEOUT_S` (25): on SIGTERM, in-flight requests get this long; then connections are closed. */
   readonly shutdownTimeoutS: number;
+  /** `REDIS_URL`: where revocation events are read from and rate limits counted, shared by every gateway. */
+  readonly redisUrl: string | undefined;
   /** Where revocation events come from (docs/revocation.md). */
   readonly revocation: GatewayRevocationConfig;
   /** `CORS_ORIGINS`: web origins allowed to call the gateway from a browser, with credentials. */
@@ -119,6 +137,7 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
   const { context, authUrl, algorithms, hmacSecret } = readRouteTableContext(env, source);
   const needsJwks = algorithms.some((alg) => !isHmacAlgorithm(alg));
   const jwksUrl = needsJwks ? env.httpUrl("JWKS_URL", `${authUrl}/api/auth/jwks`) : undefined;
+  const redisUrl = env.optionalString("REDIS_URL") === undefined ? undefined : env.redisUrl("REDIS_URL");
   const requestTimeoutMs = env.integer("REQUEST_TIMEOUT_MS", GATEWAY_DEFAULTS.requestTimeoutMs, { min: 1000, max: 3_600_000 });
   const headersTimeoutMs = env.integer("HEADERS_TIMEOUT_MS", Math.min(GATEWAY_DEFAULTS.headersTimeoutMs, requestTimeoutMs), { min: 1000, max: 3_600_000 });
   if (headersTimeoutMs > requestTimeoutMs) env.problem("HEADERS_TIMEOUT_MS", `${headersTimeoutMs} must not exceed REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
@@ -151,7 +170,10 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
     },
     shutdownTimeoutS: readShutdownTimeout(env),
     workers: readWorkers(env),
-    revocation: readRevocation(env, authUrl, needsJwks),
+    trustedProxies: readTrustedProxies(env),
+    rateLimits: readRateLimits(env),
+    redisUrl,
+    revocation: readRevocation(env, authUrl, needsJwks, redisUrl),
     routeTableFile: readRouteTableFile(env),
     routeTable: { source: "", upstreams: {}, routes: [] },
     logLevel: readLogLevel(env),
@@ -198,8 +220,7 @@ function readRouteTableContext(env: EnvReader, source: Env) {
  * `${AUTH_SERVICE_URL}/internal/revocations`); `off` turns the check off (and is the only
  * choice without a JWKS: events are signed with the JWKS's keys).
  */
-function readRevocation(env: EnvReader, authUrl: string, hasJwks: boolean): GatewayRevocationConfig {
-  const redisUrl = env.optionalString("REDIS_URL") === undefined ? undefined : env.redisUrl("REDIS_URL");
+function readRevocation(env: EnvReader, authUrl: string, hasJwks: boolean, redisUrl: string | undefined): GatewayRevocationConfig {
   const source = env.oneOf("REVOCATION_SOURCE", ["redis", "feed", "off"] as const, redisUrl !== undefined ? "redis" : hasJwks ? "feed" : "off");
   const failMode = env.oneOf("REVOCATION_FAIL_MODE", REVOCATION_FAIL_MODES, "open");
   if (source === "off") return { source };
@@ -212,6 +233,30 @@ function readRevocation(env: EnvReader, authUrl: string, hasJwks: boolean): Gate
     return { source, redisUrl, failMode };
   }
   return { source, feedUrl: env.httpUrl("REVOCATION_FEED_URL", `${authUrl}${REVOCATION_FEED_PATH}`), failMode };
+}
+
+function readTrustedProxies(env: EnvReader): AddressRange[] {
+  const ranges: AddressRange[] = [];
+  for (const item of env.list("TRUSTED_PROXIES", [])) {
+    const range = parseAddressRange(item);
+    if (range === undefined) env.problem("TRUSTED_PROXIES", `${quote(item)} is not an address or CIDR such as 10.0.0.5 or 10.0.0.0/8`);
+    else ranges.push(range);
+  }
+  return ranges;
+}
+
+function readRateLimits(env: EnvReader): GatewayConfig["rateLimits"] {
+  const requests = rangeOf(RATE_LIMIT_REQUESTS);
+  const limit = (name: string) => {
+    if (env.optionalString(name) === undefined) return undefined;
+    if (env.raw(name)!.trim() === "0") return env.problem(name, "a rate limit of zero would refuse everything (leave it unset for no limit)");
+    return env.integer(name, 1, requests);
+  };
+  return {
+    perUser: limit("RATE_LIMIT_PER_USER"),
+    perAddress: limit("RATE_LIMIT_PER_ADDRESS"),
+    windowS: env.integer("RATE_LIMIT_WINDOW_S", 60, rangeOf(RATE_LIMIT_WINDOW_S)),
+  };
 }
 
 function readWorkers(env: EnvReader): number {

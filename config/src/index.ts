@@ -27,5 +27,6 @@ export * from "./auth-service.ts";
 export * from "./headers.ts";
 export * from "./path-pattern.ts";
 export * from "./revocation-events.ts";
+export { addressMatcher, parseAddressRange, type AddressRange } from "./addresses.ts";
 export { runService, type Service, type ServiceDefinition } from "./service.ts";
 export { LISTENING_LINE, REPO_ROOT, StartFailure, startChild, type ChildService, type ChildSpec } from "./processes.ts";

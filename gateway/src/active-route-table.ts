@@ -1,4 +1,5 @@
-import type { RouteTable } from "@todo-gateway/config";
+import type { GatewayConfig, RouteTable } from "@todo-gateway/config";
+import { routeLimits, unmatchedLimits, type RouteLimits } from "./pipeline/rate-limit.ts";
 import { RouteMatcher } from "./pipeline/match.ts";
 import { UpstreamTokenMinter } from "./pipeline/mint.ts";
 import { UpstreamPool, type UpstreamEvents } from "./targets/upstream-pool.ts";
@@ -20,8 +21,12 @@ export class ActiveRouteTable {
   readonly claimHeaderNames: ReadonlySet<string>;
   /** Upstreams behind at least one protected route: readiness depends on them. */
   readonly protectedUpstreams: ReadonlySet<string>;
+  /** Each route's rate limits, resolved against the defaults. */
+  readonly limits: ReadonlyMap<string, RouteLimits>;
+  /** The limits of a request no route matched. */
+  readonly unmatchedLimits: RouteLimits;
 
-  constructor(readonly table: RouteTable, previous: ActiveRouteTable | undefined, events: UpstreamEvents) {
+  constructor(readonly table: RouteTable, previous: ActiveRouteTable | undefined, events: UpstreamEvents, rateLimits: GatewayConfig["rateLimits"]) {
     this.matcher = new RouteMatcher(table.routes);
     const upstreams = new Map<string, UpstreamPool>();
     for (const [name, settings] of Object.entries(table.upstreams)) {
@@ -37,6 +42,8 @@ export class ActiveRouteTable {
       if (route.credentials.kind === "mint") minters.set(route.name, new UpstreamTokenMinter(route.credentials));
       for (const header of Object.keys(route.claimHeaders ?? {})) claimHeaderNames.add(header);
     }
+    this.limits = new Map(table.routes.map((route) => [route.name, routeLimits(route, rateLimits)]));
+    this.unmatchedLimits = unmatchedLimits(rateLimits);
     this.minters = minters;
     this.claimHeaderNames = claimHeaderNames;
     this.protectedUpstreams = protectedUpstreams;
@@ -59,8 +66,8 @@ export class ActiveRouteTable {
 export class RouteTables {
   private active: ActiveRouteTable;
 
-  constructor(table: RouteTable, private readonly events: UpstreamEvents = {}) {
-    this.active = new ActiveRouteTable(table, undefined, events);
+  constructor(table: RouteTable, private readonly rateLimits: GatewayConfig["rateLimits"], private readonly events: UpstreamEvents = {}) {
+    this.active = new ActiveRouteTable(table, undefined, events, rateLimits);
   }
 
   get current(): ActiveRouteTable {
@@ -70,7 +77,7 @@ export class RouteTables {
   /** Swaps in a new, already validated table. */
   replace(table: RouteTable): void {
     const previous = this.active;
-    this.active = new ActiveRouteTable(table, previous, this.events);
+    this.active = new ActiveRouteTable(table, previous, this.events, this.rateLimits);
     previous.retire(this.active);
   }
 

@@ -11,7 +11,10 @@ import { clusterMetricsRenderer } from "./ops/cluster-metrics.ts";
 import { Metrics } from "./ops/metrics.ts";
 import { ReadinessProbe } from "./ops/readiness.ts";
 import { Recorder } from "./ops/recorder.ts";
+import { ClientAddresses } from "./pipeline/client-address.ts";
 import { CorsPolicy } from "./pipeline/cors.ts";
+import { RateLimiter } from "./pipeline/rate-limit.ts";
+import { MemoryStore, RedisStore } from "./rate-limit/stores.ts";
 import { RequestPipeline } from "./pipeline/index.ts";
 import { ExpectationFailedError } from "./errors.ts";
 import { toGatewayError } from "./respond.ts";
@@ -55,6 +58,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
   const metrics = new Metrics(() => ({
     jwksKeys: keys.keyCount, tokenCacheEntries: verifier.cachedTokens, ready: keys.ready,
     bodyBytesHeld: bodyBudget.usedBytes, eventLoopLagMs: eventLoop.lastLagMs, revocations: revocations.status,
+    rateLimitsShared: config.redisUrl === undefined ? undefined : rateLimitStore.shared,
     upstreams: [...tables.current.upstreams.values()].map((upstream) => ({ name: upstream.name, pending: upstream.pending, up: readiness.lastResult(upstream) })),
   }));
   const recorder = new Recorder(metrics, access, log);
@@ -79,19 +83,27 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
       },
     },
   });
-  const tables = new RouteTables(config.routeTable, {
+  const tables = new RouteTables(config.routeTable, config.rateLimits, {
     onFailure: (upstream, error) => warnings.warn(`upstream:${upstream}`, `${error.detail} (${describeCause(error.cause ?? error.code)})`, { upstream, reason: error.code }),
   });
   const drain = new DrainState();
+  // Counted in Redis when it is configured (shared by workers and instances), else in memory.
+  const rateLimitStore = config.redisUrl === undefined
+    ? new MemoryStore()
+    : new RedisStore(config.redisUrl, (error) => warnings.warn("rate-limit-store", `rate limits counted in this process only: Redis failed (${describeCause(error)})`));
   const eventLoop = new EventLoopMonitor(config.limits.maxEventLoopDelayMs);
   const bodyBudget = new BodyBudget(config.limits.bodyMemoryBytes);
   const targets = createTargets({
     upstream: createUpstreamTarget({ bodies: { budget: bodyBudget, maxBytes: config.bodyLimitBytes, timeoutMs: config.limits.requestTimeoutMs }, now }),
-    ops: createOpsTarget({ tables, keys, renderMetrics: clusterMetricsRenderer(metrics), readiness, eventLoop, revocations }),
+    ops: createOpsTarget({
+      tables, keys, renderMetrics: clusterMetricsRenderer(metrics), readiness, eventLoop, revocations,
+      rateLimitsShared: () => (config.redisUrl === undefined ? undefined : rateLimitStore.shared),
+    }),
     webClient: new StaticFiles(config.webClientDir),
   });
   const pipeline = new RequestPipeline({
     tables, verifier, revocations, targets, recorder, drain, eventLoop, cors: new CorsPolicy(config.corsOrigins),
+    clients: new ClientAddresses(config.trustedProxies), rateLimiter: new RateLimiter(rateLimitStore),
     maxHeaderCount: config.limits.maxHeaderCount, maxTokenBytes: config.jwt.maxTokenBytes,
   });
 
@@ -157,7 +169,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
   app.addHook("onClose", async () => {
     keys.close();
     eventLoop.stop();
-    await Promise.all([tables.close(), revocations.close()]);
+    await Promise.all([tables.close(), revocations.close(), rateLimitStore.close()]);
   });
 
   eventLoop.start();

@@ -21,6 +21,7 @@ export type GatewayErrorCode =
   | "overloaded"
   | "shutting_down"
   | "upstream_busy"
+  | "too_many_requests"
   | "revocations_unavailable"
   | "upstream_unavailable"
   | "upstream_timeout"
@@ -136,6 +137,19 @@ export class KeysUnavailableError extends GatewayError {
   readonly status = 503;
   readonly title = "Signing keys unavailable";
   override readonly retryAfterS = 5;
+}
+
+/** A rate limit (per user or per address) is used up for this window. */
+export class TooManyRequestsError extends GatewayError {
+  readonly code = "too_many_requests";
+  readonly status = 429;
+  readonly title = "Too many requests";
+  override readonly retryAfterS: number;
+
+  constructor(detail: string, readonly limit: { readonly limit: number; readonly remaining: number; readonly resetS: number }) {
+    super(detail);
+    this.retryAfterS = limit.resetS;
+  }
 }
 
 /** The gateway sheds this request to stay responsive (event loop lag, body memory budget). */

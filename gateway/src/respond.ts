@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import {
   GatewayError, HeadersTooLargeError, InternalError, InvalidAuthRequestError, InvalidTokenError,
-  MethodNotAllowedError, MissingTokenError, PayloadTooLargeError, BadRequestError, RequestTimeoutError,
+  MethodNotAllowedError, MissingTokenError, PayloadTooLargeError, BadRequestError, RequestTimeoutError, TooManyRequestsError,
 } from "./errors.ts";
 
 /**
@@ -68,7 +68,13 @@ function problemHeaders(error: GatewayError, body: string): string[] {
   if (challenge !== undefined) headers.push("www-authenticate", challenge);
   if (error instanceof MethodNotAllowedError) headers.push("allow", error.allow.join(", "));
   if (error.retryAfterS !== undefined) headers.push("retry-after", String(error.retryAfterS));
+  if (error instanceof TooManyRequestsError) headers.push(...rateLimitHeaders(error.limit));
   return headers;
+}
+
+/** draft-ietf-httpapi-ratelimit-headers: the limit, what is left of it, seconds until it resets. */
+export function rateLimitHeaders(state: { readonly limit: number; readonly remaining: number; readonly resetS: number }): string[] {
+  return ["ratelimit-limit", String(state.limit), "ratelimit-remaining", String(state.remaining), "ratelimit-reset", String(state.resetS)];
 }
 
 /** Writes a refusal on a response whose head has not gone out (headers set before are kept). */

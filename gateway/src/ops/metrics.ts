@@ -20,6 +20,8 @@ export interface Gauges {
   readonly eventLoopLagMs: number;
   readonly upstreams: readonly { readonly name: string; readonly pending: number; readonly up: boolean | undefined }[];
   readonly revocations: RevocationStatus;
+  /** With REDIS_URL: whether rate limits are counted in Redis right now (else per process); `undefined` without it. */
+  readonly rateLimitsShared: boolean | undefined;
 }
 
 type Child = { inc(value?: number): void };
@@ -78,6 +80,11 @@ export class Metrics {
         const value = status.enabled ? read(status) : undefined;
         if (value !== undefined && !Number.isNaN(value)) this.set(value);
       } });
+    new Gauge({ name: "gateway_rate_limits_shared", help: "With REDIS_URL: 1 while rate limits are counted in Redis, 0 while each process counts its own.", registers, aggregator: "min", collect() {
+      this.reset();
+      const shared = gauges().rateLimitsShared;
+      if (shared !== undefined) this.set(shared ? 1 : 0);
+    } });
     revocation("gateway_revocation_connected", "1 while the revocation source (Redis or the feed) is connected and current (in every worker).", "min", (r) => (r.loaded && r.connected ? 1 : 0));
     revocation("gateway_revocation_lag_seconds", "Age of the newest revocation event when it was applied; the worst worker.", "max", (r) => r.lagSeconds);
     revocation("gateway_revocations_held", "Revoked sessions and users held (each until no token it covers can be valid); the most any worker holds.", "max", (r) => r.held);

@@ -21,6 +21,8 @@ export interface ReadinessInputs {
   /** True while the gateway sheds load (event-loop lag). */
   readonly overloaded: boolean;
   readonly revocations: RevocationStatus;
+  /** With REDIS_URL: whether rate limits are shared now; reported, never failing readiness. */
+  readonly rateLimitsShared: boolean | undefined;
 }
 
 const PROBE_TIMEOUT_MS = 1_000;
@@ -57,6 +59,7 @@ export class ReadinessProbe {
       if (!revocations.loaded) missing.push("revocations not loaded yet");
       else if (!fresh && revocations.failMode === "closed") missing.push("revocation source unreachable (REVOCATION_FAIL_MODE=closed)");
     }
+    if (inputs.rateLimitsShared !== undefined) checks["rate-limits"] = inputs.rateLimitsShared ? "ok" : "missing";
     checks.load = inputs.overloaded ? "missing" : "ok";
     if (inputs.overloaded) missing.push("shedding load (event loop lagging)");
     return { ready: missing.length === 0, missing, checks };

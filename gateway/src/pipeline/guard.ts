@@ -81,6 +81,12 @@ const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?\.?|\[[0-9A-
  * RFC 9112 §3.2: an HTTP/1.1 request must carry exactly one valid Host. A second Host could
  * route differently at the upstream than at the gateway, so it is refused, not picked from.
  */
+/** True for a plain `host[:port]` (the rule Host is held to, and X-Forwarded-Host from a trusted proxy). */
+export function isPlainHost(value: string): boolean {
+  const valid = HOST.exec(value);
+  return valid !== null && (valid[1] === undefined || Number(valid[1]) <= 65_535);
+}
+
 export function guardHost(rawHeaders: readonly string[], httpVersionMinor: number): void {
   let host: string | undefined;
   let count = 0;
@@ -96,8 +102,7 @@ export function guardHost(rawHeaders: readonly string[], httpVersionMinor: numbe
     if (httpVersionMinor >= 1) throw new MalformedTargetError("an HTTP/1.1 request needs a Host header");
     return;
   }
-  const valid = HOST.exec(host!);
-  if (valid === null || (valid[1] !== undefined && Number(valid[1]) > 65_535)) throw new MalformedTargetError("the Host header is not a valid host");
+  if (!isPlainHost(host!)) throw new MalformedTargetError("the Host header is not a valid host");
 }
 
 /**

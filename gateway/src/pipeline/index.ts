@@ -6,13 +6,16 @@ import type { DrainState } from "../lifecycle.ts";
 import type { EventLoopMonitor } from "../ops/event-loop.ts";
 import type { Recorder } from "../ops/recorder.ts";
 import type { Revocations } from "../revocation/index.ts";
-import { toGatewayError, writeProblem } from "../respond.ts";
+import { rateLimitHeaders, toGatewayError, writeProblem } from "../respond.ts";
 import type { createTargets } from "../targets/index.ts";
 import { authenticate } from "./authenticate.ts";
 import { authorize } from "./authorize.ts";
 import { preflightMethod, type CorsPolicy } from "./cors.ts";
 import { extractBearerToken } from "./extract.ts";
+import type { ClientAddresses } from "./client-address.ts";
 import { guardFraming, guardHost, guardTarget } from "./guard.ts";
+import type { RouteMatch } from "./match.ts";
+import type { RateLimiter } from "./rate-limit.ts";
 import { newOutcome, type Outcome } from "./outcome.ts";
 
 /** Requests that may wait behind the one being served on a connection (HTTP/1.1 pipelining). */
@@ -35,12 +38,16 @@ export interface PipelineDeps {
   /** `MAX_HEADER_COUNT`: more header lines than this get 431. */
   readonly maxHeaderCount: number;
   readonly maxTokenBytes: number;
+  /** TRUSTED_PROXIES: who the client is. */
+  readonly clients: ClientAddresses;
+  readonly rateLimiter: RateLimiter;
 }
 
 /**
  * The life of a request, in order, in one place (Ory Oathkeeper's request handler):
  *
- *   admit → guard → match → shed → extract → authenticate → revocation → authorize → [new stages] → target
+ *   admit → guard → match → shed → limit (address) → extract → authenticate → revocation → authorize
+ *   → limit (user) → [new stages] → target
  *
  * Each stage adds to the request's {@link Outcome} or throws a typed refusal; the target (an
  * upstream, the web client's files, a redirect, the gateway's own endpoints) answers what got
@@ -116,6 +123,9 @@ export class RequestPipeline {
     if (this.deps.drain.draining) throw new ShuttingDownError("the gateway is shutting down; retry the request");
     if (req.rawHeaders.length > this.deps.maxHeaderCount * 2) throw new HeadersTooLargeError(`more than ${this.deps.maxHeaderCount} header fields`);
 
+    // Who is asking: the socket's peer, or the client behind a trusted proxy.
+    const client = (outcome.client = this.deps.clients.resolve(req));
+
     // guard: plain framing, one valid Host, a plain origin-form target.
     guardFraming(req.headers["transfer-encoding"]);
     guardHost(req.rawHeaders, req.httpVersionMinor);
@@ -129,10 +139,21 @@ export class RequestPipeline {
       outcome.match = table.matcher.match(preflightFor, segments);
       return cors.preflight(req.headers.origin, outcome.match.route.methods, res);
     }
-    const match = (outcome.match = table.matcher.match(outcome.method, segments));
+    let match: RouteMatch;
+    try {
+      match = outcome.match = table.matcher.match(outcome.method, segments);
+    } catch (refusal) {
+      // A scanner's 404s count against its address too.
+      if (table.unmatchedLimits.perAddress !== undefined) await this.deps.rateLimiter.take("address", client.address, table.unmatchedLimits.perAddress, undefined);
+      throw refusal;
+    }
 
     // shed: while the event loop lags, only the gateway's own endpoints are served.
     if (eventLoop.overloaded && match.route.spec.target.kind !== "ops") throw new OverloadedError("the gateway is overloaded; try again shortly");
+
+    // limit (address): fixed windows, per route or on the defaults.
+    const limits = table.limits.get(match.route.spec.name)!;
+    let limited = limits.perAddress === undefined ? undefined : await this.deps.rateLimiter.take("address", client.address, limits.perAddress, undefined);
 
     if (match.route.spec.auth === "jwt") {
       // extract → authenticate → revocation → authorize.
@@ -140,8 +161,11 @@ export class RequestPipeline {
       const identity = (outcome.identity = await authenticate(verifier, token, outcome));
       this.deps.revocations.check(identity);
       authorize(match, identity);
-      // New stages go here (rate limits): each reads the outcome and throws a refusal.
+      // limit (user): counted only for requests that would be served.
+      if (limits.perUser !== undefined) limited = await this.deps.rateLimiter.take("user", identity.sub, limits.perUser, limited);
+      // New stages go here: each reads the outcome and throws a refusal.
     }
+    if (limited !== undefined) for (const [name, value] of pairsOf(rateLimitHeaders(limited))) res.setHeader(name, value);
 
     // target: the route's kind answers (an upstream mutates the headers, forwards and relays).
     await this.deps.targets[match.route.spec.target.kind](outcome, req, res);
@@ -158,4 +182,8 @@ export class RequestPipeline {
     if (!req.complete || this.deps.drain.draining) res.setHeader("connection", "close");
     writeProblem(res, error);
   }
+}
+
+function* pairsOf(list: readonly string[]): Generator<[string, string]> {
+  for (let i = 0; i < list.length; i += 2) yield [list[i]!, list[i + 1]!];
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { dashed, isAuthServiceCookie, isNeverForwarded, type RouteSpec } from "@todo-gateway/config";
 import type { VerifiedToken } from "../auth/verifier.ts";
 import { isHeaderSafeClaim } from "../auth/claims.ts";
+import type { ResolvedClient } from "./client-address.ts";
 
 export interface UpstreamRequest {
   readonly route: RouteSpec;
@@ -14,6 +15,8 @@ export interface UpstreamRequest {
   readonly bodyLength: number | undefined;
   /** Whether this upstream is the auth-service: only it receives Better Auth's session cookies. */
   readonly authService: boolean;
+  /** The client as resolved through TRUSTED_PROXIES; by default the socket's peer, nothing forwarded believed. */
+  readonly client?: ResolvedClient;
 }
 
 /**
@@ -43,11 +46,15 @@ export function upstreamHeaders(req: IncomingMessage, request: UpstreamRequest):
   out.push("x-request-id", request.requestId);
   const headers = req.headers;
   const forwardedFor = headers["x-forwarded-for"];
-  const client = req.socket.remoteAddress ?? "unknown";
-  out.push("x-forwarded-for", forwardedFor === undefined || forwardedFor === "" ? client : `${forwardedFor}, ${client}`);
-  out.push("x-forwarded-proto", (req.socket as { encrypted?: boolean }).encrypted ? "https" : "http");
+  const peer = req.socket.remoteAddress ?? "unknown";
+  out.push("x-forwarded-for", forwardedFor === undefined || forwardedFor === "" ? peer : `${forwardedFor}, ${peer}`);
+  const client = request.client;
+  // The client's address as the gateway resolved it (the peer, or behind a trusted proxy).
+  out.push("x-real-ip", client?.address ?? peer);
+  out.push("x-forwarded-proto", client?.forwardedProto ?? ((req.socket as { encrypted?: boolean }).encrypted ? "https" : "http"));
   // The guard has checked that there is at most one Host, and that it is a plain host[:port].
-  if (headers.host !== undefined) out.push("x-forwarded-host", headers.host);
+  const host = client?.forwardedHost ?? headers.host;
+  if (host !== undefined) out.push("x-forwarded-host", host);
   if (request.bodyLength !== undefined) out.push("content-length", String(request.bodyLength));
 
   const keepAuthorization = route.credentials.kind === "forward";

@@ -1,6 +1,7 @@
 import type { VerifiedToken } from "../auth/verifier.ts";
 import type { ActiveRouteTable } from "../active-route-table.ts";
 import type { GatewayError } from "../errors.ts";
+import type { ResolvedClient } from "./client-address.ts";
 import type { RouteMatch } from "./match.ts";
 
 /**
@@ -13,6 +14,8 @@ export interface Outcome {
   readonly method: string;
   /** `performance.now()` when the gateway took the request. */
   readonly startedAt: number;
+  /** Who sent it (TRUSTED_PROXIES applied): rate limits and logs use its address. */
+  client: ResolvedClient | undefined;
   /** The table this request is served by, even if a reload swaps it meanwhile. */
   table: ActiveRouteTable | undefined;
   match: RouteMatch | undefined;
@@ -26,6 +29,6 @@ export interface Outcome {
 export function newOutcome(requestId: string, method: string): Outcome {
   return {
     requestId, method, startedAt: performance.now(),
-    table: undefined, match: undefined, identity: undefined, token: undefined, refusal: undefined,
+    client: undefined, table: undefined, match: undefined, identity: undefined, token: undefined, refusal: undefined,
   };
 }

@@ -13,6 +13,7 @@ export interface OpsTargetDeps {
   readonly readiness: ReadinessProbe;
   readonly eventLoop: EventLoopMonitor;
   readonly revocations: Revocations;
+  readonly rateLimitsShared: () => boolean | undefined;
 }
 
 function json(res: ServerResponse, status: number, body: unknown, contentType = "application/json; charset=utf-8"): void {
@@ -31,7 +32,7 @@ export function createOpsTarget(deps: OpsTargetDeps) {
         const table = deps.tables.current;
         const state = await deps.readiness.check({
           keys: deps.keys, upstreams: [...table.upstreams.values()], required: table.protectedUpstreams, overloaded: deps.eventLoop.overloaded,
-          revocations: deps.revocations.status,
+          revocations: deps.revocations.status, rateLimitsShared: deps.rateLimitsShared(),
         });
         if (state.ready) return json(res, 200, { status: "ready", checks: state.checks });
         return json(res, 503, {

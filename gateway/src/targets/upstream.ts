@@ -27,7 +27,7 @@ export function createUpstreamTarget({ bodies, now }: UpstreamTargetDeps) {
     const minter = identity && table.minters.get(route.name);
     const headers = upstreamHeaders(req, {
       route, identity, requestId: outcome.requestId, claimHeaderNames: table.claimHeaderNames,
-      mintedToken: minter?.mint(identity!, now()), bodyLength: body?.length, authService: upstream.authService,
+      mintedToken: minter?.mint(identity!, now()), bodyLength: body?.length, authService: upstream.authService, client: outcome.client,
     });
     const answer = await upstream.send(req.method!, req.url!, headers, body, res);
     const vary = res.getHeader("vary");

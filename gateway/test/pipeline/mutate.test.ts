@@ -80,7 +80,7 @@ describe("the gateway's own headers", () => {
       ["x-tenant", "acme"],
       ["authorization", "Bearer minted.jwt.value"],
       ["x-request-id", REQUEST_ID],
-      ["x-forwarded-for", CLIENT_ADDRESS],
+      ["x-forwarded-for", CLIENT_ADDRESS], ["x-real-ip", CLIENT_ADDRESS],
       ["x-forwarded-proto", "http"],
       ["x-forwarded-host", "gw.example:8080"],
       ["content-length", "12"],
@@ -92,8 +92,8 @@ describe("the gateway's own headers", () => {
   it("stay first however many client headers follow", () => {
     const client = Array.from({ length: 3000 }, (_, i) => [`X-Pad-${i}`, "p"]).flat();
     const list = upstreamHeaders(incoming(["Host", "gw", ...client]), request());
-    expect(pairs(list).slice(0, 5).map(([name]) => name)).toEqual(["x-user-id", "x-request-id", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"]);
-    expect(list).toHaveLength(2 * (5 + 3000));
+    expect(pairs(list).slice(0, 6).map(([name]) => name)).toEqual(["x-user-id", "x-request-id", "x-forwarded-for", "x-real-ip", "x-forwarded-proto", "x-forwarded-host"]);
+    expect(list).toHaveLength(2 * (6 + 3000));
   });
 
   it.each([
@@ -183,7 +183,7 @@ describe("scrubbing client headers", () => {
 
   it("drops names listed in any of several Connection headers", () => {
     const req = incoming(["Host", "gw", "Connection", "x-a", "Connection", "X-B", "X-A", "1", "X-B", "2", "X-C", "3"]);
-    expect(pairs(upstreamHeaders(req, request())).slice(5)).toEqual([["x-c", "3"]]);
+    expect(pairs(upstreamHeaders(req, request())).slice(6)).toEqual([["x-c", "3"]]);
   });
 
   it("never drops the gateway's own headers when Connection lists them", () => {
@@ -195,7 +195,7 @@ describe("scrubbing client headers", () => {
     }));
     expect(pairs(list)).toEqual([
       ["x-user-id", "alice"], ["x-tenant", "acme"], ["authorization", "Bearer minted"], ["x-request-id", REQUEST_ID],
-      ["x-forwarded-for", CLIENT_ADDRESS], ["x-forwarded-proto", "http"], ["x-forwarded-host", "gw"], ["content-length", "3"],
+      ["x-forwarded-for", CLIENT_ADDRESS], ["x-real-ip", CLIENT_ADDRESS], ["x-forwarded-proto", "http"], ["x-forwarded-host", "gw"], ["content-length", "3"],
     ]);
   });
 
@@ -223,7 +223,7 @@ describe("scrubbing client headers", () => {
 
   it("keeps ordinary headers with underscores, and every copy of a repeated header", () => {
     const req = incoming(["Host", "gw", "X_Custom_Thing", "1", "Accept", "text/html", "ACCEPT", "application/json", "X-Value", " Mixed Case Value"]);
-    expect(pairs(upstreamHeaders(req, request())).slice(5)).toEqual([
+    expect(pairs(upstreamHeaders(req, request())).slice(6)).toEqual([
       ["x_custom_thing", "1"], ["accept", "text/html"], ["accept", "application/json"], ["x-value", " Mixed Case Value"],
     ]);
   });

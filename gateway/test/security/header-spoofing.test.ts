@@ -81,9 +81,9 @@ describe("look-alike and provenance headers", () => {
     expect(headerValues("x-user-id")).toEqual(["alice"]);
   });
 
-  it("drops client-asserted X-Real-IP and Forwarded", async () => {
+  it("drops client-asserted X-Real-IP and Forwarded (X-Real-IP is the gateway's own: the client's address)", async () => {
     await send(["X-Real-IP: 10.0.0.1", "Forwarded: for=10.0.0.1;proto=https"]);
-    expect(headerValues("x-real-ip")).toEqual([]);
+    expect(headerValues("x-real-ip")).toEqual(["127.0.0.1"]);
     expect(headerValues("forwarded")).toEqual([]);
   });
 });

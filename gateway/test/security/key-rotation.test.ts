@@ -43,7 +43,7 @@ describe("rotation on the real auth-service, with forged unknown kids flooding i
     // The shortest lead the auth-service accepts, rotating as often as it allows.
     auth = await buildAuthService(loadAuthServiceConfig({
       NODE_ENV: "test", BETTER_AUTH_SECRET: randomBytes(32).toString("hex"), DATA_DIR: dataDir, BETTER_AUTH_URL: "http://127.0.0.1:3001",
-      LOG_LEVEL: "silent", JWT_ROTATION_INTERVAL_S: "11", JWT_ROTATION_LEAD_S: "10", JWT_LIFETIME_S: "30", JWT_ROTATION_GRACE_S: "60",
+      LOG_LEVEL: "silent", JWT_ROTATION_INTERVAL_S: "11", JWT_ROTATION_LEAD_S: "10", JWT_LIFETIME_S: "30", JWT_ROTATION_GRACE_S: "90",
     }));
     const authUrl = await auth.listen({ host: "127.0.0.1", port: 0 });
     gateway = await startGateway(
