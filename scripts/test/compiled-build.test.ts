@@ -2,9 +2,10 @@
  * The container image runs the services as `npm run build:services` compiles them, with plain
  * `node` and no TypeScript transpiler. No container engine runs here, so this builds them into
  * a fresh directory laid out as the image's /app (the bundles, the files they read, and a
- * node_modules) and runs them there as docker-compose.yml configures them: the auth-service in
- * production mode on a fresh PostgreSQL database, the gateway reading revocation events from
- * Redis, the stub keeping tasks in a SQLite file.
+ * node_modules) and runs them there with the environment docker-compose.yml gives them, only
+ * the addresses changed for loopback: the auth-service in production mode on a fresh
+ * PostgreSQL database, the gateway reading revocation events from Redis, the stub keeping
+ * tasks in a SQLite file.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -17,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LISTENING_LINE } from "@todo-gateway/config";
 import { createTestDatabase, postgresAvailable, type TestDatabase } from "../../auth-service/test/helpers/postgres.ts";
 import { PrivateRedis } from "../../gateway/test/helpers/redis.ts";
+import { composeEnvironment } from "./helpers/deploy.ts";
 import { ROOT, freePort } from "./helpers/stack.ts";
 
 const SERVICES = ["gateway", "auth-service", "legacy-api"] as const;
@@ -79,11 +81,22 @@ interface Running {
   readonly output: () => string;
 }
 
+/** What .env gives docker-compose.yml (the database password is replaced with the test database). */
+const ENV_FILE = { BETTER_AUTH_SECRET: randomBytes(32).toString("hex"), POSTGRES_PASSWORD: "unused-here" };
+
+/**
+ * The compose service's environment with `addresses` put in place of the container network's;
+ * each of those must be a setting the compose file sets, so nothing else is changed unseen.
+ */
+function composeEnvWith(service: string, addresses: Record<string, string>): Record<string, string> {
+  const env = composeEnvironment(join(ROOT, "docker-compose.yml"), service, ENV_FILE);
+  for (const name of Object.keys(addresses)) expect(Object.keys(env), `${service} sets ${name} in docker-compose.yml`).toContain(name);
+  return { ...env, ...addresses };
+}
+
 /** `node dist/services/<service>.mjs` in the build's root, as the image's CMD runs it: nothing preloaded. */
 function startCompiled(service: string, env: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, [bundle(service)], {
-    cwd: root, env: { PATH: process.env.PATH, LOG_LEVEL: "warn", LOG_FORMAT: "json", SHUTDOWN_TIMEOUT_S: "25", ...env }, stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(process.execPath, [bundle(service)], { cwd: root, env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   createInterface({ input: child.stderr! }).on("line", (line) => (output += `${line}\n`));
@@ -112,18 +125,19 @@ describe.skipIf(!postgres)("the compiled services, run with plain node as docker
     [database] = await Promise.all([createTestDatabase(), redis.start()]);
     mkdirSync(join(root, "data"));
     const [authPort, gatewayPort] = [await freePort(), await freePort()];
-    const legacy = await startCompiled("legacy-api", { LEGACY_API_HOST: "127.0.0.1", LEGACY_API_PORT: "0", LEGACY_API_DATABASE: join(root, "data", "tasks.db") });
+    const legacy = await startCompiled("legacy-api", composeEnvWith("legacy-api", {
+      LEGACY_API_HOST: "127.0.0.1", LEGACY_API_PORT: "0", LEGACY_API_DATABASE: join(root, "data", "tasks.db"),
+    }));
     running.push(legacy);
-    const auth = await startCompiled("auth-service", {
-      NODE_ENV: "production", AUTH_HOST: "127.0.0.1", AUTH_PORT: String(authPort), BETTER_AUTH_URL: `http://127.0.0.1:${authPort}`,
-      BETTER_AUTH_SECRET: randomBytes(32).toString("hex"), DATABASE_URL: database.url, REDIS_URL: redis.url,
-      GATEWAY_PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`, DATA_DIR: join(root, "data"),
-    });
+    // One replica, reached directly: auth-lb is HAProxy, run by load-balancer.test.ts.
+    const auth = await startCompiled("auth-service", composeEnvWith("auth-service-1", {
+      AUTH_HOST: "127.0.0.1", AUTH_PORT: String(authPort), BETTER_AUTH_URL: `http://127.0.0.1:${authPort}`,
+      DATABASE_URL: database.url, REDIS_URL: redis.url, GATEWAY_PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`, DATA_DIR: join(root, "data"),
+    }));
     running.push(auth);
-    gateway = await startCompiled("gateway", {
-      GATEWAY_HOST: "127.0.0.1", GATEWAY_PORT: String(gatewayPort), LEGACY_API_URL: legacy.url, AUTH_SERVICE_URL: auth.url,
-      REDIS_URL: redis.url, MAX_CONNECTIONS_PER_ADDRESS: "0",
-    });
+    gateway = await startCompiled("gateway", composeEnvWith("gateway", {
+      GATEWAY_HOST: "127.0.0.1", GATEWAY_PORT: String(gatewayPort), LEGACY_API_URL: legacy.url, AUTH_SERVICE_URL: auth.url, REDIS_URL: redis.url,
+    }));
     running.push(gateway);
   }, 90_000);
 
