@@ -119,7 +119,8 @@ describe.skipIf(!composeAvailable)("docker-compose.yml (checked statically; no e
     expect(dependencies("gateway")).toEqual(["auth-lb", "legacy-api", "redis"]);
     expect(dependencies("auth-lb")).toEqual(["auth-service-1", "auth-service-2"]);
     expect(dependencies("auth-service-1")).toEqual(["postgres", "redis"]);
-    expect(dependencies("auth-service-2")).toEqual(["postgres", "redis"]);
+    // One after the other: their first start migrates the database.
+    expect(dependencies("auth-service-2")).toEqual(["auth-service-1", "postgres", "redis"]);
   });
 
   it("checks each Node service on its own port: /readyz for the gateway, /healthz for the auth-service, a task read for the stub", () => {
