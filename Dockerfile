@@ -25,7 +25,8 @@ RUN npm run build && npm run build:services
 
 FROM ${NODE_IMAGE} AS prod-deps
 # better-sqlite3 is compiled from its npm package (checked against package-lock.json), with
-# the image's own Node headers, rather than a binary downloaded from elsewhere.
+# the image's own Node headers, rather than a binary downloaded from elsewhere (npm warns that
+# it does not know build-from-source; prebuild-install, which reads it, does).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
