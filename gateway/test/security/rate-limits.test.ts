@@ -253,6 +253,26 @@ describe("rate limits, counted in Redis", { timeout: 60_000 }, () => {
     expect(keys).toHaveLength(1);
     expect(await inspect.pttl(keys[0]!)).toBeGreaterThan(0);
   });
+
+  it("says so, and still limits per process, while Redis hangs (connected, answering nothing)", async () => {
+    redis.pause();
+    try {
+      await awaitWindowRoom(WINDOW_S);
+      const leo = client(fx, 42);
+      const statuses: number[] = [];
+      for (let i = 0; i <= PER_ADDRESS; i++) statuses.push((await leo.get("/public")).status);
+      expect(statuses).toEqual([...Array(PER_ADDRESS).fill(200), 429]);
+      // The connection is still up, but no count reached Redis: that is not "shared".
+      expect(await shared()).toBe(0);
+      expect(await check()).toEqual({ status: 200, check: "missing" });
+    } finally {
+      redis.resume();
+    }
+    // Once Redis answers again, the next requests count there again.
+    const mia = client(fx, 43);
+    await waitFor(async () => (await mia.get("/public")).status === 200 && (await shared()) === 1, 15_000, "shared again");
+    expect(await check()).toEqual({ status: 200, check: "ok" });
+  });
 });
 
 describe("rate limits with REDIS_URL pointing nowhere", () => {
