@@ -29,7 +29,8 @@ export interface GatewayLogger {
  * request id and method, and the client address and `sub` (JSON-escaped), so it needs none of
  * pino's generic work (redaction, serializers), which costs more than the rest of a
  * cached-token request. On stdout, lines are buffered and written in batches, flushed every
- * second and on exit, so a clean stop loses nothing. In `pretty` format every line goes through pino-pretty instead.
+ * second and on exit, so a clean stop loses nothing. In `pretty` format every line goes
+ * through pino-pretty instead.
  */
 export function createLogger(level: LogLevel, format: LogFormat = "json", stream?: NodeJS.WritableStream): GatewayLogger {
   const options = serviceLoggerOptions("gateway", { level });
