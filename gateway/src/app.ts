@@ -60,7 +60,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps = {}): P
     bodyBytesHeld: bodyBudget.usedBytes, eventLoopLagMs: eventLoop.lastLagMs, revocations: revocations.status,
     rateLimitsShared: config.redisUrl === undefined ? undefined : rateLimitStore.shared,
     upstreams: [...tables.current.upstreams.values()].map((upstream) => ({ name: upstream.name, pending: upstream.pending, up: readiness.lastResult(upstream) })),
-  }));
+  }), { countsInRedis: config.redisUrl !== undefined });
   const recorder = new Recorder(metrics, access, log);
   const keys = new KeyResolver({
     jwksUrl: config.jwt.jwksUrl, hmacSecret: config.jwt.hmacSecret, algorithms: config.jwt.algorithms,

@@ -2,13 +2,15 @@ import { hostname } from "node:os";
 import { pino, type Logger } from "pino";
 import { createServiceLogger, serviceLoggerOptions, type LogFormat, type LogLevel } from "@todo-gateway/config";
 
-/** The one line written per request: request id, method, route, status, duration, sub, reason. */
+/** The one line written per request: request id, method, route, status, duration, client, sub, reason. */
 export interface AccessEntry {
   readonly reqId: string;
   readonly method: string;
   readonly route: string;
   readonly status: number;
   readonly ms: number;
+  /** The client's address as resolved through TRUSTED_PROXIES (what rate limits count by). */
+  readonly client: string | undefined;
   readonly sub: string | undefined;
   readonly reason: string | undefined;
 }
@@ -24,10 +26,11 @@ export interface GatewayLogger {
  * The gateway's loggers, in the shape every service logs in (config/src/logging.ts). Fastify's
  * request logger is off (it builds a pino child per request). The per-request line is written
  * directly in pino's JSON shape: its fields are the gateway's own names and codes, a validated
- * request id and method, and `sub` (JSON-escaped), so it needs none of pino's generic work
- * (redaction, serializers), which costs more than the rest of a cached-token request. On
- * stdout, lines are buffered and written in batches, flushed every second and on exit, so a
- * clean stop loses nothing. In `pretty` format every line goes through pino-pretty instead.
+ * request id and method, and the client address and `sub` (JSON-escaped), so it needs none of
+ * pino's generic work (redaction, serializers), which costs more than the rest of a
+ * cached-token request. On stdout, lines are buffered and written in batches, flushed every
+ * second and on exit, so a clean stop loses nothing. In `pretty` format every line goes
+ * through pino-pretty instead.
  */
 export function createLogger(level: LogLevel, format: LogFormat = "json", stream?: NodeJS.WritableStream): GatewayLogger {
   const options = serviceLoggerOptions("gateway", { level });
@@ -57,7 +60,8 @@ export function createLogger(level: LogLevel, format: LogFormat = "json", stream
   const access = (entry: AccessEntry) => {
     destination.write(
       `{"level":30,"time":${Date.now()}${origin},"reqId":"${entry.reqId}","method":"${entry.method}","route":"${entry.route}",` +
-        `"status":${entry.status},"ms":${entry.ms}${entry.sub === undefined ? "" : `,"sub":${JSON.stringify(entry.sub)}`},` +
+        `"status":${entry.status},"ms":${entry.ms}${entry.client === undefined ? "" : `,"client":${JSON.stringify(entry.client)}`}` +
+        `${entry.sub === undefined ? "" : `,"sub":${JSON.stringify(entry.sub)}`},` +
         `"granted":${entry.reason === undefined}${entry.reason === undefined ? "" : `,"reason":"${entry.reason}"`},"msg":"request"}\n`,
     );
   };

@@ -72,7 +72,12 @@ function problemHeaders(error: GatewayError, body: string): string[] {
   return headers;
 }
 
-/** draft-ietf-httpapi-ratelimit-headers: the limit, what is left of it, seconds until it resets. */
+/**
+ * The RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset fields of
+ * draft-ietf-httpapi-ratelimit-headers-06 (the last draft to define them; -07 on fold them into
+ * one RateLimit field beside RateLimit-Policy): the limit, what is left of it, and the seconds
+ * until it resets, each a bare non-negative integer.
+ */
 export function rateLimitHeaders(state: { readonly limit: number; readonly remaining: number; readonly resetS: number }): string[] {
   return ["ratelimit-limit", String(state.limit), "ratelimit-remaining", String(state.remaining), "ratelimit-reset", String(state.resetS)];
 }

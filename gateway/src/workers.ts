@@ -8,11 +8,13 @@ import { serveClusterMetrics } from "./ops/cluster-metrics.ts";
  * its own key resolver, token cache and revocation view. The primary:
  *
  * - prints the listening line once every worker listens; a worker that cannot start (a port
- *   taken) stops the whole gateway with that worker's one line, exit 1, not a crash loop;
+ *   taken) stops the whole gateway with that worker's one line, exit 1, not a crash loop, and
+ *   so does one that dies before it listens (a line naming the cause);
  * - restarts a worker that dies later, after a backoff (1 s doubling to 30 s, reset once a
  *   worker has lived a minute), with one line naming the cause;
  * - on SIGHUP checks the route file itself: a bad file is reported once and the workers keep
- *   their table; a good one is sent to every worker (SIGHUP);
+ *   their table; a good one is sent to every worker (SIGHUP), to one still starting once it
+ *   listens;
  * - on SIGTERM / SIGINT drains every worker within SHUTDOWN_TIMEOUT_S (they close their own
  *   connections at the deadline), kills what is left a little later, and exits 0;
  * - answers `/metrics` requests with every worker's totals.
@@ -30,8 +32,14 @@ export function runPrimary(config: GatewayConfig, env: NodeJS.ProcessEnv = proce
   let started = false;
   let announced = false;
   let restartDelayMs = 1_000;
+  // The status the primary exits with once every worker is gone (1 when start-up failed).
+  let exitCode = 0;
   const listening = new Set<Worker>();
   const bornAt = new Map<Worker, number>();
+
+  // A SIGHUP that arrives while a worker starts (before it has a handler for it, when the
+  // signal's default action would end it) is handed to that worker once it listens.
+  let reloadRequestedAt = -1;
 
   const fork = () => {
     const worker = cluster.fork(env);
@@ -43,6 +51,7 @@ export function runPrimary(config: GatewayConfig, env: NodeJS.ProcessEnv = proce
         stopAll(1);
       } else if (message?.type === WORKER_MESSAGE.listening) {
         listening.add(worker);
+        if (reloadRequestedAt >= (bornAt.get(worker) ?? Infinity)) worker.process.kill("SIGHUP");
         if (!announced && listening.size === config.workers) {
           announced = true;
           started = true;
@@ -55,30 +64,43 @@ export function runPrimary(config: GatewayConfig, env: NodeJS.ProcessEnv = proce
   cluster.on("exit", (worker, code, signal) => {
     listening.delete(worker);
     const lived = Date.now() - (bornAt.get(worker) ?? Date.now());
+    // bornAt holds the workers not yet exited (cluster.workers keeps one until its channel closes too).
     bornAt.delete(worker);
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      if (bornAt.size === 0) process.exit(exitCode);
       return;
     }
-    if (!started) return; // a start-up failure: already reported and stopping
-    if (lived >= STABLE_AFTER_MS) restartDelayMs = 1_000;
     const cause = signal ? `signal ${signal}` : `exit code ${code}`;
+    if (!started) {
+      // Died before it listened. If it said why (a port taken), that line may still be in its
+      // channel: decide once the channel is closed. If it did not (killed, out of memory), say
+      // so and stop: without this the primary waited forever for the listening line.
+      const report = () => {
+        if (stopping) return;
+        process.stderr.write(`gateway: worker ${worker.process.pid} stopped before it listened (${cause})\n`);
+        stopAll(1);
+      };
+      if (worker.isConnected()) worker.once("disconnect", report);
+      else report();
+      return;
+    }
+    if (lived >= STABLE_AFTER_MS) restartDelayMs = 1_000;
     process.stderr.write(`gateway: worker ${worker.process.pid} died (${cause}); starting another in ${restartDelayMs / 1000} s\n`);
     setTimeout(() => !stopping && fork(), restartDelayMs);
     restartDelayMs = Math.min(restartDelayMs * 2, RESTART_BACKOFF_MAX_MS);
   });
 
-  function stopAll(exitCode: number): void {
+  function stopAll(status: number): void {
     if (stopping) return;
     stopping = true;
-    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    exitCode = status;
+    const workers = [...bornAt.keys()];
     if (workers.length === 0) process.exit(exitCode);
     for (const worker of workers) worker.process.kill("SIGTERM");
     // Each worker closes what is left at its own deadline; past that and a margin, kill it.
     setTimeout(() => {
       for (const worker of workers) if (!worker.isDead()) worker.process.kill("SIGKILL");
     }, (config.shutdownTimeoutS + 5) * 1000).unref();
-    if (exitCode !== 0) cluster.on("exit", () => Object.keys(cluster.workers ?? {}).length === 0 && process.exit(exitCode));
   }
 
   process.on("SIGTERM", () => stopAll(0));
@@ -91,7 +113,9 @@ export function runPrimary(config: GatewayConfig, env: NodeJS.ProcessEnv = proce
       for (const line of problems) process.stderr.write(`gateway: route table reload refused: ${line}\n`);
       return;
     }
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGHUP");
+    reloadRequestedAt = Date.now();
+    // Workers still starting get theirs when they listen (above): SIGHUP would end them now.
+    for (const worker of listening) worker.process.kill("SIGHUP");
   });
 
   for (let i = 0; i < config.workers; i++) fork();

@@ -18,6 +18,10 @@ type MetricsMessage = { type: typeof REQUEST; id: number } | { type: typeof REPL
 export function clusterMetricsRenderer(metrics: Metrics): () => Promise<string> {
   if (!cluster.isWorker) return () => metrics.render();
   AggregatorRegistry.setRegistries([metrics.registry]);
+  // prom-client starts answering the primary's requests for this worker's figures only when an
+  // AggregatorRegistry is constructed in the worker (its listeners are added by the constructor,
+  // not by setRegistries): without one the primary waits in vain and every scrape timed out.
+  new AggregatorRegistry();
   let nextId = 0;
   const pending = new Map<number, (text: string | undefined) => void>();
   process.on("message", (message: MetricsMessage) => {

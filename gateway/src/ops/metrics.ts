@@ -40,7 +40,8 @@ export class Metrics {
   private readonly latencyChildren = new Map<string, { observe(value: number): void }>();
   private readonly refusalChildren = new Map<string, Child>();
 
-  constructor(gauges: () => Gauges) {
+  /** `countsInRedis`: REDIS_URL is set, so there is a gateway_rate_limits_shared to report. */
+  constructor(gauges: () => Gauges, { countsInRedis = false }: { readonly countsInRedis?: boolean } = {}) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({ name: "gateway_requests_total", help: "Requests answered, by route and status.", labelNames: ["route", "status"], registers });
@@ -80,11 +81,13 @@ export class Metrics {
         const value = status.enabled ? read(status) : undefined;
         if (value !== undefined && !Number.isNaN(value)) this.set(value);
       } });
-    new Gauge({ name: "gateway_rate_limits_shared", help: "With REDIS_URL: 1 while rate limits are counted in Redis, 0 while each process counts its own.", registers, aggregator: "min", collect() {
-      this.reset();
-      const shared = gauges().rateLimitsShared;
-      if (shared !== undefined) this.set(shared ? 1 : 0);
-    } });
+    // Only with REDIS_URL: a gauge without labels always has a value (0 after a reset), and a
+    // 0 where no Redis is configured would read as "Redis lost" to an alert.
+    if (countsInRedis) {
+      new Gauge({ name: "gateway_rate_limits_shared", help: "With REDIS_URL: 1 while rate limits are counted in Redis, 0 while each process counts its own.", registers, aggregator: "min", collect() {
+        this.set(gauges().rateLimitsShared === true ? 1 : 0);
+      } });
+    }
     revocation("gateway_revocation_connected", "1 while the revocation source (Redis or the feed) is connected and current (in every worker).", "min", (r) => (r.loaded && r.connected ? 1 : 0));
     revocation("gateway_revocation_lag_seconds", "Age of the newest revocation event when it was applied; the worst worker.", "max", (r) => r.lagSeconds);
     revocation("gateway_revocations_held", "Revoked sessions and users held (each until no token it covers can be valid); the most any worker holds.", "max", (r) => r.held);

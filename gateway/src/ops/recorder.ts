@@ -34,7 +34,9 @@ export class Recorder {
     if (outcome.refusal instanceof InternalError) this.log.error({ reqId: outcome.requestId, err: outcome.refusal.cause }, "unexpected failure");
     this.access({
       reqId: outcome.requestId, method: outcome.method, route, status, ms: Math.round(elapsedMs * 100) / 100,
-      sub: outcome.identity?.sub, reason,
+      // Issue 13: logs name the real client (behind a trusted proxy, the one it forwarded for);
+      // a request refused before that was resolved names the socket's peer.
+      client: outcome.client?.address ?? res.req?.socket?.remoteAddress, sub: outcome.identity?.sub, reason,
     });
   }
 

@@ -52,8 +52,12 @@ export class MemoryStore implements RateLimitStore {
  * round trip per limit. A request never waits long on it: commands time out after
  * {@link COMMAND_TIMEOUT_MS}, there is no offline queue, and while Redis is away (or answers
  * too slowly) the count falls back to this process's memory, so limits still hold per process.
+ * After a failed command Redis is left alone for {@link RETRY_AFTER_FAILURE_MS}: a Redis that
+ * hangs with its connection open would otherwise cost every request the whole timeout (and
+ * leave one more unanswered command queued on the connection per request).
  */
 const COMMAND_TIMEOUT_MS = 250;
+const RETRY_AFTER_FAILURE_MS = 1_000;
 const KEY_PREFIX = "todo-gateway:rl:";
 
 export class RedisStore implements RateLimitStore {
@@ -61,8 +65,10 @@ export class RedisStore implements RateLimitStore {
   private readonly fallback: MemoryStore;
   private ready = false;
   private closed = false;
+  /** When the last command failed, until one succeeds (or the connection is new). */
+  private failedAt: number | undefined;
 
-  constructor(url: string, private readonly onFallback: (error: unknown) => void = () => undefined, now: () => number = Date.now) {
+  constructor(url: string, private readonly onFallback: (error: unknown) => void = () => undefined, private readonly now: () => number = Date.now) {
     this.fallback = new MemoryStore(now);
     this.redis = new Redis(url, {
       lazyConnect: true,
@@ -73,23 +79,31 @@ export class RedisStore implements RateLimitStore {
       retryStrategy: (attempt) => (this.closed ? null : Math.min(100 * 2 ** Math.min(attempt - 1, 6), 5_000)),
     });
     this.redis.on("error", (error) => this.onFallback(error));
-    this.redis.on("ready", () => (this.ready = true));
+    this.redis.on("ready", () => {
+      this.ready = true;
+      this.failedAt = undefined;
+    });
     this.redis.on("close", () => (this.ready = false));
     this.redis.connect().catch(() => undefined);
   }
 
+  /** Connected, and the last command (if any since) was answered: a hung Redis is not shared. */
   get shared(): boolean {
-    return this.ready;
+    return this.ready && this.failedAt === undefined;
   }
 
   async hit(key: string, windowMs: number): Promise<WindowCount> {
-    if (!this.ready) return this.fallback.hitNow(key, windowMs);
+    if (!this.ready || (this.failedAt !== undefined && this.now() - this.failedAt < RETRY_AFTER_FAILURE_MS)) return this.fallback.hitNow(key, windowMs);
     try {
       const results = await this.redis.multi().incr(KEY_PREFIX + key).pexpire(KEY_PREFIX + key, windowMs + 1_000).exec();
       const count = results?.[0]?.[1];
-      if (typeof count === "number") return count;
+      if (typeof count === "number") {
+        this.failedAt = undefined;
+        return count;
+      }
       throw new Error("Redis answered no count");
     } catch (error) {
+      this.failedAt = this.now();
       this.onFallback(error);
       return this.fallback.hitNow(key, windowMs);
     }

@@ -32,6 +32,9 @@ function startServer(env: Record<string, string>) {
       }
     });
   });
+  // A test of a process that must not listen never awaits this: its timeout must not surface
+  // later as an unhandled rejection that fails the whole run.
+  listening.catch(() => undefined);
   return { child, exited, listening, output: () => ({ stdout, stderr }) };
 }
 

@@ -72,3 +72,33 @@ export async function waitFor(condition: () => Promise<boolean> | boolean, timeo
   }
   throw new Error(`${what} not met within ${timeoutMs} ms`);
 }
+
+/** The pids of a process's children now (Linux: /proc/<pid>/task/<pid>/children); a gateway primary's are its workers. */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** A gateway's JSON log lines (stdout) that parse; access lines are those with `msg: "request"`. */
+export function logEntries(stdout: string): Record<string, unknown>[] {
+  const entries: Record<string, unknown>[] = [];
+  for (const line of stdout.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      entries.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // a line cut by the buffer flush in progress: read it next time
+    }
+  }
+  return entries;
+}
+
+/** The access lines (one per request) a gateway wrote so far, optionally only one route's. */
+export function accessLines(stdout: string, route?: string): { pid: number; route: string; status: number; client?: string; sub?: string }[] {
+  return logEntries(stdout)
+    .filter((entry) => entry.msg === "request" && (route === undefined || entry.route === route))
+    .map((entry) => entry as { pid: number; route: string; status: number; client?: string; sub?: string });
+}

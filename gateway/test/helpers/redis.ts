@@ -46,6 +46,16 @@ export class PrivateRedis {
     await exited;
   }
 
+  /** Freezes it (SIGSTOP): connections stay open and nothing is answered, as a hung server. */
+  pause(): void {
+    this.child?.kill("SIGSTOP");
+  }
+
+  /** Lets a paused server run again (SIGCONT). */
+  resume(): void {
+    this.child?.kill("SIGCONT");
+  }
+
   client(): Redis {
     const client = new Redis(this.url, { maxRetriesPerRequest: 1 });
     client.on("error", () => undefined);

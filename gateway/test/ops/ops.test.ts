@@ -109,7 +109,7 @@ describe("logs", () => {
     }
     const requestLines = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.msg === "request");
     expect(requestLines).toHaveLength(3);
-    expect(requestLines[0]).toMatchObject({ reqId: "log-test-1", method: "GET", route: "tasks.list", status: 200, sub: "user-1", granted: true });
+    expect(requestLines[0]).toMatchObject({ reqId: "log-test-1", method: "GET", route: "tasks.list", status: 200, client: "127.0.0.1", sub: "user-1", granted: true });
     expect(requestLines[1]).toMatchObject({ reqId: "log-test-2", status: 403, granted: false, reason: "forbidden", sub: "user-1" });
     expect(requestLines[2]).toMatchObject({ reqId: "log-test-3", status: 401, granted: false, reason: "invalid_token" });
     expect(typeof requestLines[0]!.ms).toBe("number");
