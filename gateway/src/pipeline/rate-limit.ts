@@ -56,10 +56,14 @@ export function unmatchedLimits(defaults: GatewayConfig["rateLimits"]): RouteLim
 export class RateLimiter {
   constructor(private readonly store: RateLimitStore, private readonly now: () => number = Date.now) {}
 
-  /** Counts this request against `limit` for `id`; throws 429 past it. */
+  /**
+   * Counts this request against `limit` for `id` (a `sub`, or a client address: counted by
+   * {@link addressKey}); throws 429 past it.
+   */
   async take(kind: "user" | "address", id: string, limit: Limit, tightest: LimitState | undefined): Promise<LimitState> {
     const windowStart = Math.floor(this.now() / limit.windowMs) * limit.windowMs;
-    const count: WindowCount = await this.store.hit(`${limit.bucket}:${kind}:${id}:${windowStart}`, limit.windowMs);
+    const who = kind === "address" ? addressKey(id) : id;
+    const count: WindowCount = await this.store.hit(`${limit.bucket}:${kind}:${who}:${windowStart}`, limit.windowMs);
     const resetS = Math.max(1, Math.ceil((windowStart + limit.windowMs - this.now()) / 1000));
     const state = { limit: limit.requests, remaining: Math.max(0, limit.requests - count), resetS };
     if (count > limit.requests) {
@@ -67,4 +71,33 @@ export class RateLimiter {
     }
     return tightest === undefined || state.remaining < tightest.remaining ? state : tightest;
   }
+}
+
+/**
+ * What one client address counts as. An IPv4 address (also written IPv4-mapped, `::ffff:a.b.c.d`,
+ * as a dual-stack socket reports it) is itself; an IPv6 address counts by its /64, the smallest
+ * block a site is given (RFC 6177): one host can pick any of 2^64 addresses in it, so counting
+ * single addresses would let it rotate past any limit. A zone (`%eth0`) is dropped.
+ */
+export function addressKey(address: string): string {
+  if (!address.includes(":")) return address;
+  const lower = address.toLowerCase();
+  if (lower.startsWith("::ffff:") && lower.includes(".")) return lower.slice(7);
+  const zone = lower.indexOf("%");
+  const plain = zone === -1 ? lower : lower.slice(0, zone);
+  const gap = plain.indexOf("::");
+  const head = (gap === -1 ? plain : plain.slice(0, gap)).split(":").filter((group) => group !== "");
+  if (gap !== -1 && head.length < 4) {
+    // The `::` falls inside the first four groups: what follows it is counted from the right.
+    const tail = plain.slice(gap + 2).split(":").filter((group) => group !== "");
+    const tailGroups = tail.reduce((groups, group) => groups + (group.includes(".") ? 2 : 1), 0);
+    const zeros = 8 - head.length - tailGroups;
+    const groups = [...head, ...Array<string>(Math.max(0, zeros)).fill("0"), ...tail];
+    return `${groups.slice(0, 4).map(trimZeros).join(":")}::/64`;
+  }
+  return `${head.slice(0, 4).map(trimZeros).join(":")}::/64`;
+}
+
+function trimZeros(group: string): string {
+  return group.replace(/^0+(?=.)/, "");
 }
